@@ -1,0 +1,51 @@
+/*
+ * tray.h: declarations shared by the files of the native module.
+ *
+ * Nothing here knows about Tray's API: this is HTTP, time, token buckets and
+ * the small parsers they need. Everything not declared here is static.
+ */
+#ifndef TRAY_H
+#define TRAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TRAY_NATIVE_VERSION "0.1.0"
+
+/* ---- parse.c: pure functions over untrusted bytes (each has a fuzz target) ---- */
+
+/* Split one response header line ("Name: value\r\n"). On success returns 1 and
+ * sets name/value spans (value trimmed of surrounding blanks and the line end);
+ * returns 0 for a status line, a blank line or a malformed line. */
+int tray_header_split(const char *line, size_t len,
+                      const char **name, size_t *name_len,
+                      const char **value, size_t *value_len);
+
+/* Seconds to wait from a Retry-After value: delta-seconds or an HTTP-date
+ * (IMF-fixdate, RFC 850, asctime), relative to now_epoch. Returns -1 when the
+ * value is not valid; dates in the past give 0. Capped at one day. */
+double tray_retry_after(const char *value, size_t len, int64_t now_epoch);
+
+/* Percent-encode everything outside RFC 3986 "unreserved" into out, which
+ * must hold 3 * len bytes. Returns the encoded length. */
+size_t tray_escape(const char *in, size_t len, char *out);
+
+/* 1 when s holds a byte that must never reach a header (CR, LF, NUL or other
+ * control characters except horizontal tab). */
+int tray_header_unsafe(const char *s, size_t len);
+
+/* 64-bit FNV-1a digest, written as 16 lowercase hex digits plus NUL. */
+void tray_digest(const char *in, size_t len, char out[17]);
+
+/* ---- limiter.c: token buckets shared process-wide by key ---- */
+
+typedef struct tray_bucket tray_bucket;
+
+double tray_now(void);                      /* monotonic seconds */
+void tray_sleep(double seconds);
+tray_bucket *tray_bucket_get(const char *key, double rate, double burst);
+void tray_bucket_put(tray_bucket *b);
+double tray_bucket_reserve(tray_bucket *b); /* seconds to wait; the slot is taken */
+void tray_bucket_info(tray_bucket *b, double *rate, double *burst);
+
+#endif /* TRAY_H */

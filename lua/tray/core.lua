@@ -1,0 +1,285 @@
+--- The REST Connectivity API (`/core/v1`).
+--
+--    local core = assert(tray.core.new{ token = os.getenv("TRAY_TOKEN") })
+--    local list, err = core:list_connectors()
+--    local out, err = core:call_connector{ connector = "twilio-output", version = "2.1",
+--      operation = "send_sms", authId = auth_id, input = { to = "+1...", from = "+1...", body = "hi" } }
+--
+-- Every method is generated from one row of `OPERATIONS`. A method returns the
+-- decoded body (`true` for a DELETE), or `nil, err`. Path arguments can be given
+-- positionally, as the contract shows (`core:get_workspace(id)`), or by their
+-- documented names in a table (`core:get_workspace{ workspaceId = id }`).
+-- @module tray.core
+
+local native = require "tray.native"
+local errors = require "tray.errors"
+local json = require "tray.json"
+local transport = require "tray.transport"
+
+local _M = {}
+
+--- The operations: one row each. `path` names its `{parameters}`; `body` lists
+-- the JSON body fields and `required` those the API requires (the OpenAPI text,
+-- plus the fields of Tray's Postman collection); `list` marks `{ elements }` lists.
+_M.OPERATIONS = {
+  { name = "list_connectors", method = "GET", path = "/connectors", list = true },
+  { name = "get_connector_version", method = "GET",
+    path = "/connectors/{connectorName}/versions/{connectorVersion}" },
+  { name = "list_connector_operations", method = "GET",
+    path = "/connectors/{connectorName}/versions/{connectorVersion}/operations", list = true },
+  { name = "call_connector", method = "POST", path = "/connectors/{connector}/versions/{version}/call",
+    body = { "operation", "authId", "input", "returnOutputSchema" }, required = { "operation" },
+    connector_call = true },
+  { name = "list_authentications", method = "GET", path = "/authentications", list = true },
+  { name = "create_authentication", method = "POST", path = "/authentications",
+    body = { "name", "serviceEnvironmentId", "userData", "credentials", "data", "formData", "scopes" },
+    required = { "name", "serviceEnvironmentId" } },
+  { name = "get_authentication", method = "GET", path = "/authentications/{authenticationId}" },
+  { name = "delete_authentication", method = "DELETE", path = "/authentications/{authenticationId}" },
+  { name = "list_triggers", method = "GET", path = "/triggers", list = true },
+  { name = "create_subscription", method = "POST", path = "/subscriptions",
+    body = { "triggerName", "connectorName", "connectorVersion", "authId", "input" },
+    required = { "triggerName", "connectorName", "connectorVersion", "authId", "input" } },
+  { name = "delete_subscription", method = "DELETE", path = "/subscriptions/{subscriptionId}" },
+  { name = "list_users", method = "GET", path = "/users", list = true },
+  { name = "invite_user", method = "POST", path = "/users/invite",
+    body = { "email", "role", "workspaceId" }, required = { "email" } },
+  { name = "list_workspaces", method = "GET", path = "/workspaces", list = true },
+  { name = "get_workspace", method = "GET", path = "/workspaces/{workspaceId}" },
+  { name = "export_project", method = "POST", path = "/projects/{projectId}/export" },
+  { name = "import_project", method = "POST", path = "/projects/import",
+    body = { "exportedData", "workspaceId" }, required = { "exportedData" } },
+  { name = "list_service_environments", method = "GET",
+    path = "/services/{serviceName}/versions/{serviceVersion}/environments", list = true },
+}
+
+local Core = {}
+Core.__index = Core
+
+-- Each row gets its parameter names, in path order, once at load time.
+for _, op in ipairs(_M.OPERATIONS) do
+  op.params = {}
+  for p in op.path:gmatch("{(%w+)}") do op.params[#op.params + 1] = p end
+  op.accepts = {}
+  for _, p in ipairs(op.params) do op.accepts[p] = true end
+  for _, f in ipairs(op.body or {}) do op.accepts[f] = true end
+end
+
+local function usage(op, message)
+  return errors.fail("usage", message, { operation = op.name })
+end
+
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = tostring(k) end
+  table.sort(keys)
+  return keys
+end
+
+-- Turns the caller's arguments into a table of named arguments.
+local function named_args(op, ...)
+  local first = ...
+  if type(first) == "table" and not json.is_array(first) then
+    if select("#", ...) > 1 then return usage(op, op.name .. " takes one table of arguments") end
+    return first
+  end
+  if op.body or select("#", ...) > #op.params then
+    if op.body then return usage(op, op.name .. " takes a table of arguments") end
+    return usage(op, op.name .. " takes " .. #op.params .. " argument(s): " .. table.concat(op.params, ", "))
+  end
+  local args = {}
+  for i, p in ipairs(op.params) do args[p] = (select(i, ...)) end
+  return args
+end
+
+--- Builds the request of an operation from its arguments, checking them first.
+-- @tparam table op a row of `OPERATIONS`
+-- @tparam table args named arguments
+-- @treturn ?string the path (segments percent-encoded)
+-- @treturn ?string|table the JSON body (or nil), or a `usage` error
+function _M.build(op, args)
+  for _, k in ipairs(sorted_keys(args)) do
+    if not op.accepts[k] then
+      return usage(op, string.format("%s does not take %q (it takes: %s)", op.name, k,
+        table.concat(sorted_keys(op.accepts), ", ")))
+    end
+  end
+  local path = op.path:gsub("{(%w+)}", function(p)
+    local v = args[p]
+    if type(v) ~= "string" or v == "" then return "\0" .. p end
+    return native.escape(v)
+  end)
+  local missing = path:match("%z(%w+)")
+  if missing then
+    return usage(op, string.format("%s needs %s (a non-empty string)", op.name, missing))
+  end
+  for _, f in ipairs(op.required or {}) do
+    if args[f] == nil or args[f] == "" then
+      return usage(op, string.format("%s needs %s", op.name, f))
+    end
+  end
+  if not op.body then
+    return path, nil
+  end
+  local body = {}
+  for _, f in ipairs(op.body) do body[f] = args[f] end
+  local text, err = json.encode(body)
+  if not text then return usage(op, op.name .. ": arguments cannot be sent as JSON: " .. err) end
+  return path, text
+end
+
+local function redirect_error(headers, status, op)
+  local location = type(headers) == "table" and headers.location or ""
+  local host = location:match("^%a[%w+.-]*://([^/?#]+)") or "the same host"
+  return errors.fail("http", string.format("unexpected redirect (HTTP %d) to %s; redirects are not followed",
+    status, host), { status = status, operation = op.name })
+end
+
+--- Decodes a REST answer into the method's result or an error.
+-- @tparam table op the row
+-- @tparam number status
+-- @tparam string body
+-- @tparam table headers lowercase names
+-- @return the result
+-- @treturn ?table the error
+function _M.decode(op, status, body, headers)
+  if status >= 200 and status < 300 then
+    if op.method == "DELETE" then return true end
+    local value, why = json.decode(body)
+    if value == nil or type(value) ~= "table" then
+      return errors.fail("decode", "the response is not a JSON object: " .. (why or "got " .. type(value)),
+        { status = status, body = body, operation = op.name })
+    end
+    if op.connector_call and value.outcome == "error" then
+      local out = value.output
+      local msg = type(out) == "table" and (out.message or out.error) or nil
+      return errors.fail("connector", "the connector answered with an error" ..
+        (type(msg) == "string" and (": " .. msg) or ""), { status = status, output = out, operation = op.name })
+    end
+    return value
+  end
+  if status >= 300 and status < 400 then return redirect_error(headers, status, op) end
+  local decoded = json.decode(body)
+  local message, code = errors.rest_message(decoded)
+  local kind = errors.kind_for_status(status)
+  message = message or ("HTTP " .. status)
+  return errors.fail(kind, message, { status = status, code = code, body = body, operation = op.name })
+end
+
+local function make_method(op)
+  return function(self, ...)
+    local args, err = named_args(op, ...)
+    if not args then return nil, err end
+    local path, body = _M.build(op, args)
+    if not path then return nil, body end
+    return self.transport:call({
+      method = op.method, url = self.base_url .. path, body = body,
+      idempotent = op.method == "GET", operation = op.name,
+    }, function(status, rbody, headers) return _M.decode(op, status, rbody, headers) end)
+  end
+end
+
+_M.by_name = {}
+for _, op in ipairs(_M.OPERATIONS) do
+  Core[op.name] = make_method(op)
+  _M.by_name[op.name] = op
+end
+
+--- Creates a REST client.
+-- @tparam[opt] table opts `token` (or `TRAY_TOKEN`), `region` ("us", "eu", "apac"; or
+-- `TRAY_REGION`), `base_url` (or `TRAY_CORE_URL`; overrides the region), `timeout`,
+-- `connect_timeout`, `rate_limit`, `max_retries`, `user_agent`, `transport`, `ca_file`,
+-- `max_body`, `retry_base`, `retry_cap`, `max_retry_wait`, `log`
+-- @treturn ?table the client
+-- @treturn ?table a `usage` error
+function _M.new(opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then return errors.fail("usage", "tray.core.new takes a table of options") end
+  local o, err = transport.options(opts)
+  if not o then return nil, err end
+  local token
+  token, err = transport.check_token(opts.token or os.getenv("TRAY_TOKEN"), "token")
+  if not token then return nil, err end
+  local region = opts.region or os.getenv("TRAY_REGION") or "us"
+  if not native.regions[region] then
+    return errors.fail("usage", "unknown region " .. tostring(region) .. " (us, eu or apac)")
+  end
+  local base_url, host = transport.check_base_url(
+    opts.base_url or os.getenv("TRAY_CORE_URL") or native.regions[region].core, "base_url")
+  if not base_url then return nil, host end
+  local t
+  t, err = transport.new(o, token, host)
+  if not t then return nil, err end
+  return setmetatable({
+    base_url = base_url, region = region, transport = t,
+  }, Core)
+end
+
+--- Iterates over the elements of a list operation, following `pageInfo` pages
+-- when the API sends them (`{ elements, pageInfo }`), else the one page.
+-- It raises the error object if a page fails (an iterator cannot return `nil, err`).
+-- @tparam string name a list operation, e.g. "list_connectors"
+-- @param ... the operation's arguments
+-- @treturn function iterator over elements
+-- @raise the error object of a failed page
+function Core:each(name, ...)
+  local op = _M.by_name[name]
+  if not op or not op.list then error(errors.new("usage", tostring(name) .. " is not a list operation"), 2) end
+  local args, err = named_args(op, ...)
+  if not args then error(err, 2) end
+  local path, perr = _M.build(op, args)
+  if not path then error(perr, 2) end
+  local page, i, cursor, done = nil, 0, nil, false
+  return function()
+    while true do
+      if page and i < #page then
+        i = i + 1
+        return page[i]
+      end
+      if done then return nil end
+      local url = self.base_url .. path
+      if cursor then url = url .. "?first=100&after=" .. native.escape(cursor) end
+      local body, e = self.transport:call({ method = "GET", url = url, idempotent = true, operation = op.name },
+        function(status, rbody, headers) return _M.decode(op, status, rbody, headers) end)
+      if not body then error(e, 0) end
+      page, i = body.elements or {}, 0
+      local info = body.pageInfo
+      if type(info) == "table" and info.hasNextPage == true and type(info.endCursor) == "string" then
+        cursor = info.endCursor
+      else
+        done = true
+      end
+    end
+  end
+end
+
+--- All elements of a list operation across pages.
+-- @tparam string name a list operation
+-- @param ... its arguments
+-- @treturn ?table the elements
+-- @treturn ?table the error
+function Core:all(name, ...)
+  local ok, iter = pcall(self.each, self, name, ...)
+  if not ok then return nil, iter end
+  local out = {}
+  local ok2, err = pcall(function()
+    for e in iter do out[#out + 1] = e end
+  end)
+  if not ok2 then return nil, err end
+  return out
+end
+
+--- Request counters of this client: `{ requests =, retries =, failures = }`.
+-- @treturn table
+function Core:stats()
+  return self.transport.stats
+end
+
+--- Closes the client's connections (also done at garbage collection).
+function Core:close()
+  self.transport:close()
+end
+
+_M.Client = Core
+
+return _M

@@ -1,0 +1,139 @@
+-- The emulator, seen from a spec: its address, its master token, and its test
+-- controls (reset, request log, faults, config, clock, seeding).
+--
+-- `spec/run` (and so `make test`) starts one emulator and sets TRAY_EMULATOR_URL;
+-- without it, this helper starts its own on a free port and stops it when the
+-- Lua process ends (the emulator watches this process's pid).
+
+local native = require "tray.native"
+local json = require "tray.json"
+
+local M = {}
+
+M.master_token = os.getenv("TRAY_EMULATOR_MASTER_TOKEN") or "emulator-master-token"
+
+local function self_pid()
+  local f = io.open("/proc/self/stat", "r")
+  if not f then return nil end
+  local pid = f:read("*n")
+  f:close()
+  return pid
+end
+
+local function start_own()
+  local dir = os.tmpname()
+  os.remove(dir)
+  local out = dir .. ".out"
+  local pid = self_pid()
+  local cmd = string.format("node emulator/server.js --port 0 %s > %s 2>&1 &",
+    pid and ("--parent-pid " .. pid) or "", out)
+  assert(os.execute(cmd))
+  for _ = 1, 200 do
+    local f = io.open(out, "r")
+    local line = f and f:read("*l")
+    if f then f:close() end
+    local url = line and line:match("^tray%-emulator listening on (%S+)")
+    if url then
+      os.remove(out)
+      return url
+    end
+    native.sleep(0.05)
+  end
+  error("the emulator did not start (see " .. out .. ")")
+end
+
+M.url = os.getenv("TRAY_EMULATOR_URL") or start_own()
+M.core_url = M.url .. "/core/v1"
+M.graphql_url = M.url .. "/graphql"
+
+local session = assert(native.session{ timeout = 60 })
+
+--- Calls a control endpoint; returns the decoded answer (raises on failure:
+-- a spec cannot go on without its emulator).
+function M.control(method, path, body)
+  local text = body ~= nil and assert(json.encode(body)) or nil
+  local headers = { "Accept: application/json" }
+  if text then headers[2] = "Content-Type: application/json" end
+  local status, rbody = session:request(method, M.url .. "/_emulator" .. path, headers, text)
+  assert(status, "emulator control " .. path .. " failed: " .. tostring(rbody))
+  assert(status < 300, "emulator control " .. path .. " answered " .. tostring(status) .. ": " .. tostring(rbody))
+  if rbody == "" then return true end
+  return assert(json.decode(rbody))
+end
+
+function M.reset() return M.control("POST", "/reset", {}) end
+function M.info() return M.control("GET", "/info") end
+function M.requests() return M.control("GET", "/requests") end
+function M.clear_requests() return M.control("DELETE", "/requests") end
+function M.stats() return M.control("GET", "/stats") end
+function M.config(c) return M.control("POST", "/config", c) end
+function M.fault(f) return M.control("POST", "/faults", f) end
+function M.clear_faults() return M.control("DELETE", "/faults") end
+function M.advance(seconds) return M.control("POST", "/clock", { advanceSeconds = seconds }) end
+function M.seed_users(count, prefix) return M.control("POST", "/seed/users", { count = count, prefix = prefix }) end
+
+--- The last request the emulator saw (optionally the last matching a path pattern).
+function M.last_request(pattern)
+  local log = M.requests()
+  for i = #log, 1, -1 do
+    if not pattern or log[i].path:find(pattern) then return log[i] end
+  end
+  return nil
+end
+
+--- Options for a client of the emulator: no rate limit, no retries, unless overridden.
+function M.options(extra)
+  local o = { rate_limit = false, max_retries = 0 }
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return o
+end
+
+--- A `tray.core` client for the emulator (master token).
+function M.core(extra)
+  local o = M.options(extra)
+  if o.token == nil then o.token = M.master_token end
+  if o.base_url == nil then o.base_url = M.core_url end
+  return assert(require("tray.core").new(o))
+end
+
+--- A `tray.embedded` client for the emulator (master token unless a user_token is given).
+function M.embedded(extra)
+  local o = M.options(extra)
+  if o.master_token == nil and o.user_token == nil then o.master_token = M.master_token end
+  if o.endpoint == nil then o.endpoint = M.graphql_url end
+  if o.embedded_url == nil then o.embedded_url = M.url end
+  return assert(require("tray.embedded").new(o))
+end
+
+--- A URL where nothing listens (a port bound and closed again is free for a while).
+function M.dead_url()
+  return "http://127.0.0.1:9/core/v1"
+end
+
+--- Every token the emulator knows of that a spec used, to scan errors with.
+M.secrets = { M.master_token }
+
+--- Fails when any string inside `v` (recursively, keys too) holds a known token.
+function M.assert_no_secret(v, extra_secrets)
+  local secrets = {}
+  for _, s in ipairs(M.secrets) do secrets[#secrets + 1] = s end
+  for _, s in ipairs(extra_secrets or {}) do secrets[#secrets + 1] = s end
+  local seen = {}
+  local function scan(x, where)
+    if type(x) == "string" then
+      for _, s in ipairs(secrets) do
+        assert(not x:find(s, 1, true), "a token appears in " .. where)
+      end
+    elseif type(x) == "table" and not seen[x] then
+      seen[x] = true
+      for k, y in pairs(x) do
+        scan(k, where .. " (key)")
+        scan(y, where .. "." .. tostring(k))
+      end
+    end
+  end
+  scan(v, "the value")
+  scan(tostring(v), "tostring(value)")
+end
+
+return M
