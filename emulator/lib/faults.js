@@ -1,0 +1,154 @@
+'use strict'
+// Injected faults: a list of { match, mode, count, ... } set through POST /_emulator/faults.
+// take() finds (and consumes one count of) the first fault matching a request; plan() says
+// how the fault answers it.
+
+const { STATUS_CODES } = require('node:http')
+const { json, text, restError, gatewayError, graphqlRateLimited, JSON_TYPE } = require('./http')
+
+const DEFAULT_HUGE_BYTES = 50 * 1024 * 1024
+const DEFAULT_STALL_MS = 10 * 60 * 1000 // a stalled request is dropped after this, so nothing leaks
+const MODES = ['refuse', 'reset', 'stall', 'status', '429', 'graphql_rate_limit', 'malformed_json',
+  'html', 'empty', 'huge', 'redirect', 'trickle', 'delay']
+
+function createFaults () {
+  let faults = []
+  let nextId = 1
+  const stalled = new Set() // responses held by `stall`
+
+  function validate (spec) {
+    if (!spec || typeof spec !== 'object') return 'body must be a JSON object'
+    if (!MODES.includes(String(spec.mode))) return `mode must be one of: ${MODES.join(', ')}`
+    const m = spec.match == null ? {} : spec.match
+    if (typeof m !== 'object') return 'match must be an object'
+    for (const k of ['method', 'path', 'operation']) {
+      if (m[k] != null && typeof m[k] !== 'string') return `match.${k} must be a string`
+    }
+    for (const k of ['count', 'probability', 'status', 'retryAfter', 'delayMs', 'bytes']) {
+      if (spec[k] != null && typeof spec[k] !== 'number') return `${k} must be a number`
+    }
+    if (spec.count != null && !(spec.count === -1 || (Number.isInteger(spec.count) && spec.count > 0))) return 'count must be a positive integer or -1'
+    if (spec.probability != null && (spec.probability < 0 || spec.probability > 1)) return 'probability must be between 0 and 1'
+    return null
+  }
+
+  return {
+    MODES,
+
+    /** @returns {object|string} the stored fault, or an error message */
+    add (spec) {
+      const problem = validate(spec)
+      if (problem) return problem
+      const m = spec.match || {}
+      const fault = {
+        id: nextId++,
+        match: { method: m.method && m.method.toUpperCase(), path: m.path, operation: m.operation },
+        mode: String(spec.mode),
+        count: spec.count == null ? 1 : spec.count,
+        probability: spec.probability == null ? 1 : spec.probability,
+        status: spec.status,
+        retryAfter: spec.retryAfter,
+        delayMs: spec.delayMs,
+        bytes: spec.bytes,
+        fired: 0
+      }
+      faults.push(fault)
+      return fault
+    },
+
+    list: () => faults,
+
+    clear () { faults = [] },
+
+    /** Drops held (stalled) responses: on reset and shutdown. */
+    releaseStalled () {
+      for (const res of stalled) res.destroy()
+      stalled.clear()
+    },
+
+    /** The first fault matching the request, consuming one of its counts; or null. */
+    take ({ method, path, operation }) {
+      for (const f of faults) {
+        const m = f.match
+        if (m.method && m.method !== method) continue
+        if (m.path && !path.startsWith(m.path)) continue
+        if (m.operation && m.operation !== operation) continue
+        if (f.probability < 1 && Math.random() >= f.probability) continue
+        f.fired++
+        if (f.count !== -1 && --f.count === 0) faults = faults.filter((x) => x !== f)
+        return f
+      }
+      return null
+    },
+
+    /**
+     * How fault f answers. Returns one of:
+     *   { response }  a fixed answer, sent like any other (latency applies)
+     *   { sendOpts }  answer normally, sent with these options (delay, trickle)
+     *   { run(res), status? }  the fault writes (or refuses to write) the answer itself
+     * env = { ctx, req, root (GraphQL root field or null), altUrl }
+     */
+    plan (f, env) {
+      const { ctx, req } = env
+      const retry = f.retryAfter != null ? { 'retry-after': String(f.retryAfter) } : undefined
+      switch (f.mode) {
+        case 'delay': return { sendOpts: { delayMs: f.delayMs == null ? 1000 : f.delayMs } }
+        case 'trickle': return { sendOpts: { trickleMs: f.delayMs == null ? 50 : f.delayMs } }
+        case 'status': return { response: gatewayError(f.status || 500, retry) }
+        case '429': return { response: restError(ctx, 429, 'Rate limit exceeded', null, retry) }
+        case 'graphql_rate_limit': return { response: graphqlRateLimited(env.root, ctx.clock.now()) }
+        case 'malformed_json':
+          return { response: text(f.status || 200, JSON_TYPE, '{"elements":[{"name":"outreach","version":"3.') }
+        case 'empty': return { response: text(f.status || 200, JSON_TYPE, '') }
+        case 'html': {
+          const status = f.status || 502
+          const title = `${status} ${STATUS_CODES[status] || 'Error'}`
+          const body = `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`
+          return { response: text(status, 'text/html', body, retry) }
+        }
+        case 'redirect':
+          return { response: text(f.status || 307, JSON_TYPE, '', { location: env.altUrl + req.url }) }
+        case 'refuse': return { run: (res) => res.socket.destroy() }
+        case 'reset': return { run: (res) => resetMidBody(res) }
+        case 'huge': return { status: 200, run: (res) => streamHuge(res, f.bytes == null ? DEFAULT_HUGE_BYTES : f.bytes) }
+        case 'stall': return {
+          run: (res) => {
+            stalled.add(res)
+            const timer = setTimeout(() => res.destroy(), f.delayMs || DEFAULT_STALL_MS)
+            res.once('close', () => { clearTimeout(timer); stalled.delete(res) })
+          }
+        }
+      }
+      return { response: json(500, { message: 'unknown fault mode' }) }
+    }
+  }
+}
+
+/** Headers and the start of a JSON body, then the connection is destroyed. */
+function resetMidBody (res) {
+  const body = '{"elements":[{"name":"outreach","version":"3.2","title":"Outreach","description":""}]}'
+  res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': body.length })
+  res.write(body.slice(0, 20), () => res.destroy())
+}
+
+/** A valid JSON body of exactly `bytes` bytes (at least 12), streamed with backpressure. */
+function streamHuge (res, bytes) {
+  const head = '{"data":"'
+  const tail = '"}'
+  let left = Math.max(0, bytes - head.length - tail.length)
+  const chunk = Buffer.alloc(64 * 1024, 'x')
+  res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': head.length + left + tail.length })
+  res.write(head)
+  const pump = () => {
+    while (left > 0) {
+      if (res.destroyed) return
+      const n = Math.min(left, chunk.length)
+      left -= n
+      if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return res.once('drain', pump)
+    }
+    res.end(tail)
+  }
+  pump()
+}
+
+module.exports = { createFaults, MODES }
