@@ -67,7 +67,7 @@ end
 local Builder = {}
 Builder.__index = Builder
 
-function Builder:fail(message)
+function Builder.fail(_, message)
   error({ graphql_build = message }, 0)
 end
 

@@ -44,7 +44,7 @@ end
 
 --- Yields for `seconds` without blocking the other tasks.
 -- @tparam number seconds
-function Scheduler:sleep(seconds)
+function Scheduler.sleep(_, seconds)
   if seconds > 0 then coroutine.yield(YIELD, "sleep", native.now() + seconds) end
 end
 

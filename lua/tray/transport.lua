@@ -116,9 +116,17 @@ end
 local Transport = {}
 Transport.__index = Transport
 
+-- Inside nginx (OpenResty), `tray.ngx` supplies a non-blocking transport, sleep
+-- and a limiter shared by the workers; elsewhere this is false.
+local function in_nginx()
+  return type(ngx) == "table" and type(ngx.run_worker_thread) == "function" -- luacheck: ignore 113
+end
+
 local function make_limiter(rl, token, host)
   if rl == false then return nil end
   if type(rl) == "table" and rl.reserve then return rl end -- a limiter object of the caller's
+  if rl.redis then return require("tray.redis").limiter(rl, token, host) end
+  if rl.shared_dict or in_nginx() then return require("tray.ngx").limiter(rl, token, host) end
   local rate, burst = rl.rate or 30, rl.burst or rl.rate or 30
   local key = native.digest(token) .. "@" .. host
   local lim, kind, msg = native.limiter(key, rate, burst)
@@ -138,7 +146,13 @@ function _M.new(o, token, host)
     token = token,
     secrets = { token },
     stats = { requests = 0, retries = 0, failures = 0 },
+    sleep = native.sleep,
   }, Transport)
+  if not o.transport and in_nginx() then
+    local ngx_mod = require "tray.ngx"
+    o.transport = ngx_mod.transport(o)
+    self.sleep = ngx_mod.sleep
+  end
   if not o.transport then
     local ua = "tray-lua/" .. VERSION
     if o.user_agent then ua = o.user_agent .. " " .. ua end
@@ -168,15 +182,16 @@ function Transport:with_token(token)
   return t
 end
 
---- Waits: yields to the scheduler inside `tray.parallel`, sleeps otherwise.
+--- Waits: yields to the scheduler inside `tray.parallel`, `ngx.sleep`s inside
+-- nginx, sleeps otherwise.
 -- @tparam number seconds
-function Transport.wait(_, seconds)
+function Transport:wait(seconds)
   if seconds <= 0 then return end
   local sched = parallel.current()
   if sched then
     sched:sleep(seconds)
   else
-    native.sleep(seconds)
+    self.sleep(seconds)
   end
 end
 
@@ -220,6 +235,15 @@ function Transport:send(method, url, body)
   return self.session:request(method, url, HEADER_LISTS[has_body], body, self.token)
 end
 
+--- Full-jitter backoff: a random wait in [0, min(retry_cap, retry_base * 2^attempt)].
+-- @tparam number attempt 0 for the first retry
+-- @treturn number seconds
+function Transport:backoff(attempt)
+  local o = self.opts
+  if self.session then return self.session:backoff(attempt, o.retry_base, o.retry_cap) end
+  return math.random() * math.min(o.retry_cap, o.retry_base * 2 ^ attempt)
+end
+
 local function retryable(err, unsent, idempotent)
   if err.kind == "rate_limited" or unsent then return true end
   if not idempotent then return false end
@@ -259,8 +283,7 @@ function Transport:call(req, decode)
     end
     err.operation = err.operation or req.operation
     if attempt == o.max_retries or not retryable(err, unsent, req.idempotent) then break end
-    local delay = err.retry_after or self.session and self.session:backoff(attempt, o.retry_base, o.retry_cap)
-      or o.retry_base * math.random()
+    local delay = err.retry_after or self:backoff(attempt)
     if delay > o.max_retry_wait then break end
     stats.retries = stats.retries + 1
     if o.log then
