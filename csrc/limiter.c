@@ -86,11 +86,17 @@ tray_bucket *tray_bucket_get(const char *key, double rate, double burst)
     prune_locked(now);
     for (b = registry; b; b = b->next) {
         if (strcmp(b->key, key) == 0) {
-            /* two settings for one account: the stricter one wins */
-            if (rate < b->rate)
+            if (b->refs == 0) {
+                /* nobody holds it: the new holder's settings apply, the debt stays */
                 b->rate = rate;
-            if (burst < b->burst)
                 b->burst = burst;
+            } else {
+                /* two live settings for one account: the stricter one wins */
+                if (rate < b->rate)
+                    b->rate = rate;
+                if (burst < b->burst)
+                    b->burst = burst;
+            }
             b->refs++;
             pthread_mutex_unlock(&registry_lock);
             return b;

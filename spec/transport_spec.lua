@@ -1,0 +1,246 @@
+-- tray.transport: the rate limiter and the retry policy, seen from the clients.
+
+local emu = require "spec.helpers.emulator"
+local native = require "tray.native"
+
+-- arrival times (seconds) of the requests the emulator logged for a path
+local function arrivals(path)
+  local t = {}
+  for _, r in ipairs(emu.requests()) do
+    if r.path == path then t[#t + 1] = r.time / 1000 end
+  end
+  return t
+end
+
+-- the largest number of requests that arrived in any window of `width` seconds
+local function busiest(times, width)
+  local most, j = 0, 1
+  for i = 1, #times do
+    while times[i] - times[j] > width do j = j + 1 end
+    most = math.max(most, i - j + 1)
+  end
+  return most
+end
+
+describe("tray.transport", function()
+  before_each(function()
+    emu.reset()
+    -- clients of earlier tests let go of their buckets (a bucket is shared while held)
+    collectgarbage("collect")
+    collectgarbage("collect")
+  end)
+
+  describe("rate limiter", function()
+    it("keeps a burst of requests at or under the configured rate", function()
+      local core = emu.core{ rate_limit = { rate = 20, burst = 5 }, token = emu.master_token .. "" }
+      local started = native.now()
+      for _ = 1, 25 do assert(core:list_workspaces()) end
+      local elapsed = native.now() - started
+      local t = arrivals("/core/v1/workspaces")
+      assert.equal(25, #t)
+      -- the first 5 go at once, then one every 1/20 s: 20 more need at least 1 s
+      assert.is_true(elapsed >= 0.95, "25 requests at 20/s burst 5 took only " .. elapsed .. " s")
+      -- in any half second: at most burst + rate * 0.5 (+1 for the window edges)
+      assert.is_true(busiest(t, 0.5) <= 5 + 10 + 1, "busiest half second: " .. busiest(t, 0.5))
+    end)
+
+    it("is shared by two clients of the same token and host", function()
+      local a = emu.core{ rate_limit = { rate = 20, burst = 2 } }
+      local b = emu.core{ rate_limit = { rate = 20, burst = 2 } }
+      local started = native.now()
+      for _ = 1, 11 do
+        assert(a:list_users())
+        assert(b:list_users())
+      end
+      -- 22 requests, 2 at once then 20/s: at least 1 s, as for one client
+      assert.is_true(native.now() - started >= 0.95)
+    end)
+
+    it("gives each token its own bucket", function()
+      local a = emu.core{ rate_limit = { rate = 2, burst = 3 } }
+      local b = emu.core{ rate_limit = { rate = 2, burst = 3 }, token = "another-token" }
+      local started = native.now()
+      for _ = 1, 3 do
+        assert(a:list_users())
+        b:list_users() -- 401, but it took a token of b's own bucket
+      end
+      assert.is_true(native.now() - started < 0.45, "separate buckets should not wait")
+    end)
+
+    it("never fails a call for want of a token: it waits", function()
+      local core = emu.core{ rate_limit = { rate = 50, burst = 1 } }
+      for _ = 1, 10 do assert(core:list_triggers()) end
+      assert.equal(10, #arrivals("/core/v1/triggers"))
+    end)
+
+    it("can be turned off with rate_limit = false", function()
+      local core = emu.core{ rate_limit = false }
+      local started = native.now()
+      for _ = 1, 30 do assert(core:list_triggers()) end
+      assert.is_true(native.now() - started < 1.0)
+    end)
+
+    it("native limiter: reserve returns the wait and takes the slot", function()
+      local lim = assert(native.limiter("spec-bucket-" .. tostring({}), 10, 3))
+      assert.equal(0, lim:reserve())
+      assert.equal(0, lim:reserve())
+      assert.equal(0, lim:reserve())
+      local w4 = lim:reserve()
+      local w5 = lim:reserve()
+      assert.is_true(w4 > 0.09 and w4 <= 0.1001, "fourth waits one interval: " .. w4)
+      assert.is_true(w5 > 0.19 and w5 <= 0.2001, "fifth waits two: " .. w5)
+      local rate, burst = lim:info()
+      assert.equal(10, rate)
+      assert.equal(3, burst)
+    end)
+
+    it("native limiter: two settings for one key keep the stricter", function()
+      local key = "spec-strict-" .. tostring({})
+      local a = assert(native.limiter(key, 30, 30))
+      local b = assert(native.limiter(key, 10, 5))
+      local rate, burst = a:info()
+      assert.equal(10, rate)
+      assert.equal(5, burst)
+      assert.is_userdata(b)
+    end)
+
+    it("native limiter: refuses a rate of 0 and a burst below 1", function()
+      local l, kind = native.limiter("x", 0, 1)
+      assert.is_nil(l)
+      assert.equal("usage", kind)
+      l, kind = native.limiter("x", 1, 0.5)
+      assert.is_nil(l)
+      assert.equal("usage", kind)
+    end)
+  end)
+
+  describe("retries", function()
+    local fast = { max_retries = 3, retry_base = 0.01, retry_cap = 0.05 }
+
+    it("a server that always answers 429 yields kind rate_limited after max_retries", function()
+      emu.fault{ match = { path = "/core/v1/users" }, mode = "429", count = -1 }
+      local core = emu.core{ max_retries = 2, retry_base = 0.01, retry_cap = 0.02 }
+      local v, err = core:list_users()
+      assert.is_nil(v)
+      assert.equal("rate_limited", err.kind)
+      assert.equal(429, err.status)
+      assert.equal(3, #arrivals("/core/v1/users"))
+      assert.equal(2, core:stats().retries)
+    end)
+
+    it("the GraphQL rate-limit answer is retried, even for a mutation, then succeeds", function()
+      emu.fault{ match = { operation = "createExternalUser" }, mode = "graphql_rate_limit", count = 2 }
+      local emb = emu.embedded(fast)
+      local u = assert(emb:create_external_user{ name = "Ada", externalUserId = "retry-1" })
+      assert.is_string(u.userId)
+      assert.equal(3, #arrivals("/graphql"))
+    end)
+
+    it("a GraphQL rate limit that never lifts ends as kind rate_limited with the errors", function()
+      emu.fault{ match = { operation = "users" }, mode = "graphql_rate_limit", count = -1 }
+      local emb = emu.embedded{ max_retries = 1, retry_base = 0.01 }
+      local v, err = emb:users{}
+      assert.is_nil(v)
+      assert.equal("rate_limited", err.kind)
+      assert.equal("Rate limit exceeded", err.errors[1].message)
+      assert.equal(2, #arrivals("/graphql"))
+    end)
+
+    it("honours Retry-After", function()
+      emu.fault{ match = { path = "/core/v1/users" }, mode = "429", retryAfter = 1, count = 1 }
+      local core = emu.core(fast)
+      assert(core:list_users())
+      local t = arrivals("/core/v1/users")
+      assert.equal(2, #t)
+      assert.is_true(t[2] - t[1] >= 0.95, "the retry came after " .. (t[2] - t[1]) .. " s")
+    end)
+
+    it("does not wait for a Retry-After longer than max_retry_wait: returns rate_limited with retry_after", function()
+      emu.fault{ match = { path = "/core/v1/users" }, mode = "429", retryAfter = 120, count = -1 }
+      local core = emu.core{ max_retries = 3, max_retry_wait = 5 }
+      local started = native.now()
+      local v, err = core:list_users()
+      assert.is_nil(v)
+      assert.equal("rate_limited", err.kind)
+      assert.equal(120, err.retry_after)
+      assert.is_true(native.now() - started < 2)
+      assert.equal(1, #arrivals("/core/v1/users"))
+    end)
+
+    it("retries a GET answered 503, then succeeds", function()
+      emu.fault{ match = { path = "/core/v1/workspaces" }, mode = "status", status = 503, count = 2 }
+      local core = emu.core(fast)
+      assert(core:list_workspaces())
+      assert.equal(3, #arrivals("/core/v1/workspaces"))
+    end)
+
+    it("does not retry a mutation answered 500", function()
+      emu.fault{ match = { operation = "createExternalUser" }, mode = "status", status = 500, count = -1 }
+      local emb = emu.embedded(fast)
+      local v, err = emb:create_external_user{ name = "x", externalUserId = "x" }
+      assert.is_nil(v)
+      assert.equal("http", err.kind)
+      assert.equal(500, err.status)
+      assert.equal(1, #arrivals("/graphql"))
+    end)
+
+    it("does not retry a mutation answered 503 (it may have been applied)", function()
+      emu.fault{ match = { operation = "createExternalUser" }, mode = "status", status = 503, count = -1 }
+      local emb = emu.embedded(fast)
+      local v, err = emb:create_external_user{ name = "x", externalUserId = "x" }
+      assert.is_nil(v)
+      assert.equal(503, err.status)
+      assert.equal(1, #arrivals("/graphql"))
+    end)
+
+    it("does not retry a POST whose connection was reset after sending", function()
+      emu.fault{ match = { path = "/core/v1/users/invite" }, mode = "reset", count = -1 }
+      local core = emu.core(fast)
+      local v, err = core:invite_user{ email = "a@example.com" }
+      assert.is_nil(v)
+      assert.equal("network", err.kind)
+      assert.equal(1, #arrivals("/core/v1/users/invite"))
+    end)
+
+    it("retries a query whose connection was reset", function()
+      emu.fault{ match = { path = "/core/v1/users" }, mode = "reset", count = 1 }
+      local core = emu.core(fast)
+      assert(core:list_users())
+      assert.equal(2, #arrivals("/core/v1/users"))
+    end)
+
+    it("retries a POST that could not connect (nothing was sent), and says so in the log", function()
+      local lines = {}
+      local core = emu.core{ base_url = emu.dead_url(), max_retries = 2, retry_base = 0.01,
+        log = function(level, msg) lines[#lines + 1] = level .. ": " .. msg end }
+      local v, err = core:invite_user{ email = "a@example.com" }
+      assert.is_nil(v)
+      assert.equal("network", err.kind)
+      assert.equal(2, #lines)
+      assert.matches("^retry: POST invite_user: network; retry 1 of 2", lines[1])
+      for _, l in ipairs(lines) do assert.is_nil(l:find(emu.master_token, 1, true)) end
+    end)
+
+    it("max_retries = 0 sends once", function()
+      emu.fault{ match = { path = "/core/v1/users" }, mode = "429", count = -1 }
+      local core = emu.core{ max_retries = 0 }
+      local _, err = core:list_users()
+      assert.equal("rate_limited", err.kind)
+      assert.equal(1, #arrivals("/core/v1/users"))
+    end)
+
+    it("backoff has full jitter under an exponential ceiling", function()
+      local s = assert(native.session{})
+      for attempt = 0, 6 do
+        local ceiling = math.min(8, 0.5 * 2 ^ attempt)
+        local lo, hi = math.huge, 0
+        for _ = 1, 200 do
+          local d = s:backoff(attempt, 0.5, 8)
+          lo, hi = math.min(lo, d), math.max(hi, d)
+        end
+        assert.is_true(lo >= 0 and hi <= ceiling)
+        assert.is_true(hi > ceiling * 0.8 and lo < ceiling * 0.2, "attempt " .. attempt .. " spreads over [0, ceiling]")
+      end
+    end)
+  end)
+end)
