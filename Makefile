@@ -44,7 +44,7 @@ BUSTED    := busted --lua=lua5.4
 LUA_PATH_TREE  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua
 LUA_CPATH_TREE := $(CURDIR)/build/lua5.4/?.so
 
-.PHONY: all deps deps-deb deps-node test demo emulator install uninstall env lint doc clean luajit
+.PHONY: all deps deps-deb deps-node test demo emulator install uninstall env lint doc clean luajit reference
 
 all: $(MODULE)
 
@@ -117,3 +117,7 @@ doc:
 
 clean:
 	rm -rf build doc/ldoc .run
+
+## reference: regenerate docs/REFERENCE.md from the operation tables
+reference: all
+	@LUA_PATH='$(LUA_PATH_TREE);;' LUA_CPATH='$(LUA_CPATH_TREE);;' lua5.4 tools/reference.lua > docs/REFERENCE.md

@@ -70,7 +70,8 @@ _M.QUERIES = {
 
 local PAGING = { first = "Int", after = "String", last = "Int", before = "String" }
 
-local INSTANCE_PAYLOAD = { solutionInstance = SOLUTION_INSTANCE }
+-- a fresh table per mutation: each gets its own clientMutationId appended below
+local function instance_payload() return { solutionInstance = SOLUTION_INSTANCE } end
 
 --- Mutations: `field` is the GraphQL mutation, `input` its documented input fields
 -- (a trailing `!` marks the required ones), `payload` the selection of its result.
@@ -95,15 +96,15 @@ _M.MUTATIONS = {
   create_solution_instance = { field = "createSolutionInstance", token = "user",
     input = { solutionId = "ID!", instanceName = "String!", authValues = "[AuthValue!]",
               configValues = "[ConfigValue!]" },
-    payload = INSTANCE_PAYLOAD },
+    payload = instance_payload() },
   update_solution_instance = { field = "updateSolutionInstance", token = "user",
     input = { solutionInstanceId = "ID!", instanceName = "String", enabled = "Boolean",
               authValues = "[AuthValue!]", configValues = "[ConfigValue!]" },
-    payload = INSTANCE_PAYLOAD },
+    payload = instance_payload() },
   upgrade_solution_instance = { field = "upgradeSolutionInstance", token = "user",
     input = { solutionInstanceId = "ID!", instanceName = "String", authValues = "[AuthValue!]",
               configValues = "[ConfigValue!]" },
-    payload = INSTANCE_PAYLOAD },
+    payload = instance_payload() },
   remove_solution_instance = { field = "removeSolutionInstance", token = "user",
     input = { solutionInstanceId = "ID!" }, payload = {} },
   import_project = { field = "importProject", token = "master",

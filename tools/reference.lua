@@ -1,0 +1,98 @@
+-- Writes the method reference (docs/REFERENCE.md) from the operation tables, so
+-- the reference can never drift from the code. `make reference` runs it; a spec
+-- checks that the committed file is current.
+
+local core = require "tray.core"
+local embedded = require "tray.embedded"
+
+local out = {}
+local function w(s) out[#out + 1] = s or "" end
+
+local function sorted(t)
+  local keys = {}
+  for k in pairs(t) do
+    if type(k) == "string" then keys[#keys + 1] = k end
+  end
+  table.sort(keys)
+  return keys
+end
+
+-- a selection table as compact GraphQL-ish text: { a b c { d e } }
+local function selection(sel)
+  local parts = {}
+  for _, f in ipairs(sel) do parts[#parts + 1] = f end
+  for _, k in ipairs(sorted(sel)) do parts[#parts + 1] = k .. " " .. selection(sel[k]) end
+  return "{ " .. table.concat(parts, " ") .. " }"
+end
+
+w("# Method reference")
+w()
+w("Generated from the operation tables in `lua/tray/core.lua` and `lua/tray/embedded.lua`")
+w("by `make reference`; do not edit by hand.")
+w()
+w("## tray.core (REST, `/core/v1`)")
+w()
+w("Path arguments can be given positionally in path order, or by name in one table.")
+w("Body arguments are given in one table. `*` marks the arguments the API requires;")
+w("every path argument is required and must be a non-empty string.")
+w()
+w("| method | request | arguments | returns |")
+w("|---|---|---|---|")
+for _, op in ipairs(core.OPERATIONS) do
+  local args = {}
+  local required = {}
+  for _, r in ipairs(op.required or {}) do required[r] = true end
+  for _, p in ipairs(op.params) do args[#args + 1] = "`" .. p .. "`*" end
+  for _, f in ipairs(op.body or {}) do args[#args + 1] = "`" .. f .. "`" .. (required[f] and "*" or "") end
+  local returns = op.method == "DELETE" and "`true`" or (op.list and "decoded body (`.elements`)" or "decoded body")
+  w(string.format("| `%s` | `%s %s` | %s | %s |", op.name, op.method, op.path,
+    #args > 0 and table.concat(args, ", ") or "none", returns))
+end
+w()
+w("Also: `core:each(list_method, ...)` (iterator over the elements of every page), `core:all(list_method, ...)`,")
+w("`core:stats()`, `core:close()`.")
+w()
+w("## tray.embedded (GraphQL)")
+w()
+w("### Queries")
+w()
+w("Each takes `{ criteria = {...}, first =, after =, last =, before = }` and returns the Relay")
+w("connection (`edges`, `pageInfo`, `totalCount` where documented) plus a `nodes` array.")
+w()
+w("| method | GraphQL field | token | criteria | node fields |")
+w("|---|---|---|---|---|")
+for _, name in ipairs(sorted(embedded.QUERIES)) do
+  local q = embedded.QUERIES[name]
+  local crit = {}
+  for _, k in ipairs(sorted(q.criteria or {})) do crit[#crit + 1] = "`" .. k .. ": " .. q.criteria[k] .. "`" end
+  w(string.format("| `%s` | `%s`%s | %s | %s | `%s` |", name, table.concat(q.path, "."),
+    q.total_count and " (+ `totalCount`)" or "", q.token,
+    #crit > 0 and table.concat(crit, ", ") or "none", selection(q.node)))
+end
+w()
+w("### Mutations")
+w()
+w("Each takes the documented input fields in one table (`!` marks the required ones; every")
+w("mutation also takes `clientMutationId`, returned unchanged) and returns the payload table.")
+w()
+w("| method | GraphQL mutation | token | input | payload |")
+w("|---|---|---|---|---|")
+for _, name in ipairs(sorted(embedded.MUTATIONS)) do
+  local m = embedded.MUTATIONS[name]
+  local input = {}
+  for _, k in ipairs(sorted(m.input)) do
+    if k ~= "clientMutationId" then input[#input + 1] = "`" .. k .. ": " .. m.input[k] .. "`" end
+  end
+  w(string.format("| `%s` | `%s` | %s | %s | `%s` |", name, m.field, m.token, table.concat(input, ", "),
+    selection(m.payload)))
+end
+w()
+w("Tokens: `master` needs a client made with `master_token`; `user` needs a user client")
+w("(`emb:as_user(token)`); `any` takes either. A call made with the wrong kind of token fails")
+w("with `kind = \"auth\"` before any request.")
+w()
+w("Also: `emb:each(query, opts)`, `emb:all(query, opts)`, `emb:call_connectors{ alias = {...} }`,")
+w("`emb:config_wizard_url{...}`, `emb:auth_dialog_url{...}`, `emb:query(document, variables)`,")
+w("`emb:as_user(token)`, `emb:stats()`, `emb:close()`.")
+
+io.write(table.concat(out, "\n"), "\n")
