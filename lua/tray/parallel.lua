@@ -43,9 +43,41 @@ function Scheduler:request(session, method, url, headers, body, token)
 end
 
 --- Yields for `seconds` without blocking the other tasks.
+-- @param _ the scheduler
 -- @tparam number seconds
 function Scheduler.sleep(_, seconds)
   if seconds > 0 then coroutine.yield(YIELD, "sleep", native.now() + seconds) end
+end
+
+-- Inside nginx the libcurl multi loop would block the worker: the tasks run in
+-- nginx light threads instead (ngx.thread.spawn), `concurrency` of them pulling
+-- the next task in turn; each request yields to nginx (see tray.ngx). Returns
+-- false when this phase cannot spawn light threads (then the loop below runs).
+local function run_light_threads(tasks, n, concurrency, results, errs)
+  local ngx = ngx -- luacheck: ignore 113
+  if type(ngx) ~= "table" or type(ngx.run_worker_thread) ~= "function" or type(ngx.thread) ~= "table" then
+    return false
+  end
+  local next_task = 1
+  local function worker()
+    while next_task <= n do
+      local i = next_task
+      next_task = i + 1
+      local ok, a, b = pcall(tasks[i])
+      if ok then results[i], errs[i] = a, b else errs[i] = a end
+    end
+  end
+  local threads = {}
+  for k = 1, math.min(concurrency, n) do
+    local ok, th = pcall(ngx.thread.spawn, worker)
+    if not ok then
+      if k == 1 then return false end
+      break
+    end
+    threads[k] = th
+  end
+  for k = 1, #threads do ngx.thread.wait(threads[k]) end
+  return true
 end
 
 --- Runs the tasks, at most `concurrency` at a time, and waits for all of them.
@@ -65,6 +97,7 @@ function _M.run(tasks, opts)
 
   local results, errs = {}, {}
   if n == 0 then return results, errs end
+  if run_light_threads(tasks, n, concurrency, results, errs) then return results, errs end
   local multi = assert(native.multi())
   local sched = setmetatable({ multi = multi, seq = 0 }, Scheduler)
   local slot, io_wait, sleepers = {}, {}, {}

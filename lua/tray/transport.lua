@@ -101,6 +101,7 @@ end
 
 --- Splits a base URL, refusing what cannot be one.
 -- @tparam string url
+-- @tparam string what the option's name, for the message
 -- @treturn ?string the URL without a trailing slash
 -- @treturn ?string|table the host (with port), or a `usage` error
 function _M.check_base_url(url, what)
