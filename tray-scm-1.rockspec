@@ -1,0 +1,41 @@
+rockspec_format = "3.0"
+package = "tray"
+version = "scm-1"
+source = {
+  url = "git+file:///work/main",
+}
+description = {
+  summary = "Lua SDK for the Tray.io platform APIs (REST Connectivity API and Embedded GraphQL API)",
+  detailed = [[
+A C core on libcurl (HTTP, bearer header, regions, rate limiting) with thin Lua layers:
+tray.core (REST), tray.embedded (GraphQL, Relay pagination), retries, concurrency.
+]],
+  license = "MIT",
+}
+dependencies = {
+  "lua >= 5.1",
+  "lua-cjson",
+}
+external_dependencies = {
+  CURL = { library = "curl" },
+}
+build = {
+  type = "builtin",
+  modules = {
+    ["tray.native"] = {
+      sources = { "csrc/http.c", "csrc/limiter.c", "csrc/module.c", "csrc/parse.c" },
+      defines = { "_POSIX_C_SOURCE=200809L" },
+      libraries = { "curl", "pthread" },
+      libdirs = { "$(CURL_LIBDIR)" },
+    },
+    ["tray"] = "lua/tray/init.lua",
+    ["tray.core"] = "lua/tray/core.lua",
+    ["tray.embedded"] = "lua/tray/embedded.lua",
+    ["tray.errors"] = "lua/tray/errors.lua",
+    ["tray.graphql"] = "lua/tray/graphql.lua",
+    ["tray.json"] = "lua/tray/json.lua",
+    ["tray.parallel"] = "lua/tray/parallel.lua",
+    ["tray.schema"] = "lua/tray/schema.lua",
+    ["tray.transport"] = "lua/tray/transport.lua",
+  },
+}
