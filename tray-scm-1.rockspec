@@ -18,15 +18,18 @@ dependencies = {
 }
 external_dependencies = {
   CURL = { library = "curl" },
+  HIREDIS = { header = "hiredis/hiredis.h", library = "hiredis" },
 }
 build = {
   type = "builtin",
   modules = {
     ["tray.native"] = {
-      sources = { "csrc/http.c", "csrc/limiter.c", "csrc/module.c", "csrc/parse.c" },
+      sources = { "csrc/http.c", "csrc/limiter.c", "csrc/module.c", "csrc/parse.c",
+                  "csrc/redis.c", "csrc/redis_lua.c", "csrc/redis_url.c" },
       defines = { "_POSIX_C_SOURCE=200809L" },
-      libraries = { "curl", "pthread" },
-      libdirs = { "$(CURL_LIBDIR)" },
+      libraries = { "curl", "hiredis", "pthread" },
+      incdirs = { "$(HIREDIS_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(HIREDIS_LIBDIR)" },
     },
     ["tray"] = "lua/tray/init.lua",
     ["tray.core"] = "lua/tray/core.lua",
@@ -35,7 +38,10 @@ build = {
     ["tray.graphql"] = "lua/tray/graphql.lua",
     ["tray.json"] = "lua/tray/json.lua",
     ["tray.parallel"] = "lua/tray/parallel.lua",
+    ["tray.redis"] = "lua/tray/redis.lua",
     ["tray.schema"] = "lua/tray/schema.lua",
+    ["tray.store"] = "lua/tray/store.lua",
     ["tray.transport"] = "lua/tray/transport.lua",
+    ["tray.validate"] = "lua/tray/validate.lua",
   },
 }

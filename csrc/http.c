@@ -16,8 +16,8 @@
 #include <time.h>
 
 #define POOL_KEEP 16           /* idle easy handles kept per session */
-#define HEAD_MAX (64 * 1024)   /* response header bytes kept per transfer */
-#define BODY_KEEP (256 * 1024) /* buffer capacity kept by a pooled transfer */
+#define HEAD_MAX ((size_t)64 * 1024)   /* response header bytes kept per transfer */
+#define BODY_KEEP ((size_t)256 * 1024) /* buffer capacity kept by a pooled transfer */
 
 typedef struct {
     char *data;
@@ -130,7 +130,9 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
         size_t i;
         for (i = 0; i < name_len; i++) {
             char c = name[i];
-            x->head.data[x->head.len++] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+            if (c >= 'A' && c <= 'Z')
+                c = (char)(c + 32);
+            x->head.data[x->head.len++] = c;
         }
         x->head.data[x->head.len++] = '\0';
         memcpy(x->head.data + x->head.len, value, value_len);
@@ -149,7 +151,7 @@ static uint64_t seed_rng(const void *salt)
     if (f) {
         if (fread(&seed, sizeof seed, 1, f) != 1)
             seed = 0;
-        fclose(f);
+        (void)fclose(f); /* read-only: nothing to flush */
     }
     seed ^= (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)salt;
     return seed ? seed : 0x9E3779B97F4A7C15ULL;
@@ -215,11 +217,31 @@ tray_session *tray_session_new(const tray_session_opts *o, const char **err)
     return s;
 }
 
+/* memset that the compiler cannot drop as a dead store (the memory is freed
+ * or goes out of scope right after): for copies of the token. */
+static void wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = p;
+    while (n-- > 0)
+        *v++ = 0;
+}
+
+/* Frees a request's header list, wiping each line first (one holds the token). */
+static void free_headers(struct curl_slist *list)
+{
+    struct curl_slist *n;
+    for (n = list; n; n = n->next) {
+        if (n->data)
+            wipe(n->data, strlen(n->data));
+    }
+    curl_slist_free_all(list);
+}
+
 static void xfer_free(tray_xfer *x)
 {
     if (x->easy)
         curl_easy_cleanup(x->easy);
-    curl_slist_free_all(x->headers);
+    free_headers(x->headers);
     free(x->body.data);
     free(x->head.data);
     free(x);
@@ -315,7 +337,7 @@ static tray_xfer *xfer_take(tray_session *s)
 void tray_xfer_release(tray_xfer *x)
 {
     tray_session *s = x->session;
-    curl_slist_free_all(x->headers);
+    free_headers(x->headers);
     x->headers = NULL;
     buf_trim(&x->body);
     buf_trim(&x->head);
@@ -344,17 +366,18 @@ static int append_header(struct curl_slist **list, const char *line)
 static int add_bearer(struct curl_slist **list, const char *token, size_t len)
 {
     static const char PREFIX[] = "Authorization: Bearer ";
-    char stackbuf[512], *line = stackbuf;
+    char stackbuf[512], *line;
     size_t need = sizeof PREFIX + len;
     int rc;
-    if (need > sizeof stackbuf && !(line = malloc(need)))
+    line = need > sizeof stackbuf ? malloc(need) : stackbuf;
+    if (!line)
         return -1;
     memcpy(line, PREFIX, sizeof PREFIX - 1);
     memcpy(line + sizeof PREFIX - 1, token, len);
     line[sizeof PREFIX - 1 + len] = '\0';
     rc = append_header(list, line);
     /* wipe the copy that held the token */
-    memset(line, 0, need);
+    wipe(line, need);
     if (line != stackbuf)
         free(line);
     return rc;

@@ -6,6 +6,7 @@
  */
 #include "compat.h"
 #include "http.h"
+#include "redis.h"
 #include "tray.h"
 
 #include <pthread.h>
@@ -61,13 +62,26 @@ static double opt_number(lua_State *L, int t, const char *key, double dflt)
     return v;
 }
 
-/* Returns a string kept alive by the options table (or NULL). */
-static const char *opt_string(lua_State *L, int t, const char *key)
+/* A string argument that C reads up to its first NUL byte: NULL when it holds
+ * one (it would be cut short silently: a header, a URL, a path). */
+static const char *cstring_arg(lua_State *L, int idx)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, idx, &len);
+    return strlen(s) == len ? s : NULL;
+}
+
+/* Returns a string kept alive by the options table (or NULL); *nul is set
+ * when the string holds a NUL byte. */
+static const char *opt_string(lua_State *L, int t, const char *key, int *nul)
 {
     const char *v = NULL;
     lua_getfield(L, t, key);
-    if (!lua_isnil(L, -1))
-        v = luaL_checkstring(L, -1);
+    if (!lua_isnil(L, -1)) {
+        v = cstring_arg(L, -1);
+        if (!v)
+            *nul = 1;
+    }
     lua_pop(L, 1);
     return v;
 }
@@ -97,28 +111,35 @@ static void push_headers(lua_State *L, const char *head, size_t len)
     }
 }
 
-/* Reads (method, url, headers, body, token) from stack positions first.. */
-static int read_request(lua_State *L, int first, tray_request *r, const char **lines)
+/* Reads (method, url, headers, body, token) from stack positions first..
+ * Returns NULL, or the message of a usage error. */
+static const char *read_request(lua_State *L, int first, tray_request *r, const char **lines)
 {
-    size_t n = 0, i;
-    r->method = luaL_checkstring(L, first);
-    r->url = luaL_checkstring(L, first + 1);
+    static const char NUL_MSG[] = "the method, the URL or a header holds a NUL byte";
+    size_t n = 0;
+    r->method = cstring_arg(L, first);
+    r->url = cstring_arg(L, first + 1);
+    if (!r->method || !r->url)
+        return NUL_MSG;
     if (!lua_isnoneornil(L, first + 2)) {
+        size_t i;
         luaL_checktype(L, first + 2, LUA_TTABLE);
         n = lua_rawlen(L, first + 2);
         if (n > MAX_HEADERS)
-            return -1;
+            return "too many headers";
         for (i = 0; i < n; i++) {
             lua_rawgeti(L, first + 2, (int)i + 1);
-            lines[i] = luaL_checkstring(L, -1); /* kept alive by the table */
+            lines[i] = cstring_arg(L, -1); /* kept alive by the table */
             lua_pop(L, 1);
+            if (!lines[i])
+                return NUL_MSG;
         }
     }
     r->headers = lines;
     r->nheaders = n;
     r->body = luaL_optlstring(L, first + 3, NULL, &r->body_len);
     r->token = luaL_optlstring(L, first + 4, NULL, &r->token_len);
-    return 0;
+    return NULL;
 }
 
 /* ---- session ---- */
@@ -141,6 +162,7 @@ static int l_session(lua_State *L)
     tray_session_opts o;
     session_ud *u;
     const char *err = NULL;
+    int nul = 0;
 
     if (lua_isnoneornil(L, 1)) {
         lua_settop(L, 0);
@@ -149,8 +171,10 @@ static int l_session(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     o.timeout = opt_number(L, 1, "timeout", 30);
     o.connect_timeout = opt_number(L, 1, "connect_timeout", 10);
-    o.user_agent = opt_string(L, 1, "user_agent");
-    o.ca_file = opt_string(L, 1, "ca_file");
+    o.user_agent = opt_string(L, 1, "user_agent", &nul);
+    o.ca_file = opt_string(L, 1, "ca_file", &nul);
+    if (nul)
+        return push_failure(L, "usage", "user_agent or ca_file holds a NUL byte", NULL);
     o.verify = opt_bool(L, 1, "verify", 1);
     o.max_body = opt_number(L, 1, "max_body", 64.0 * 1024 * 1024);
     if (!o.user_agent)
@@ -175,14 +199,14 @@ static int l_session_request(lua_State *L)
 {
     tray_session *s = live_session(L, 1);
     const char *lines[MAX_HEADERS];
-    const char *kind, *message;
+    const char *kind, *message, *bad;
     tray_request r;
     tray_result res;
     tray_xfer *x;
     int n;
 
-    if (read_request(L, 2, &r, lines) != 0)
-        return push_failure(L, "usage", "too many headers", NULL);
+    if ((bad = read_request(L, 2, &r, lines)) != NULL)
+        return push_failure(L, "usage", bad, NULL);
     x = tray_xfer_prepare(s, &r, &kind, &message);
     if (!x)
         return push_failure(L, kind, message, NULL);
@@ -255,12 +279,12 @@ static int l_multi_add(lua_State *L)
     tray_session *s = live_session(L, 2);
     long long id = (long long)luaL_checknumber(L, 3);
     const char *lines[MAX_HEADERS];
-    const char *kind, *message;
+    const char *kind, *message, *bad;
     tray_request r;
     tray_xfer *x;
 
-    if (read_request(L, 4, &r, lines) != 0)
-        return push_failure(L, "usage", "too many headers", NULL);
+    if ((bad = read_request(L, 4, &r, lines)) != NULL)
+        return push_failure(L, "usage", bad, NULL);
     x = tray_xfer_prepare(s, &r, &kind, &message);
     if (!x)
         return push_failure(L, kind, message, NULL);
@@ -527,6 +551,7 @@ int luaopen_tray_native(lua_State *L)
     new_type(L, MULTI_MT, multi_methods, l_multi_close);
     new_type(L, LIMITER_MT, limiter_methods, l_limiter_close);
     luaL_newlib(L, functions);
+    tray_redis_luaopen(L); /* native.redis, native.redis_limiter, native.redis_url */
     lua_pushliteral(L, TRAY_NATIVE_VERSION);
     lua_setfield(L, -2, "VERSION");
     push_regions(L);

@@ -50,6 +50,12 @@ int tray_header_split(const char *line, size_t len,
     end = len;
     while (end > start && is_blank(line[end - 1]))
         end--;
+    /* a NUL, CR or LF inside the value would break the "name\0value\0" list
+     * http.c builds (and has no business in a header): drop the line */
+    for (i = start; i < end; i++) {
+        if (line[i] == '\0' || line[i] == '\r' || line[i] == '\n')
+            return 0;
+    }
     *value = line + start;
     *value_len = end - start;
     return 1;
@@ -190,13 +196,12 @@ static int parse_http_date(const char *s, size_t len, int64_t *epoch)
         return 0;
     if (day < 1 || day > 31 || h > 23 || mi > 59 || sec > 60)
         return 0;
-    *epoch = days_from_civil(year, month, day) * 86400 + h * 3600 + mi * 60 + sec;
+    *epoch = days_from_civil(year, month, day) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + sec;
     return 1;
 }
 
 double tray_retry_after(const char *value, size_t len, int64_t now_epoch)
 {
-    size_t i = 0;
     int64_t epoch;
 
     while (len > 0 && is_blank(value[0])) {
@@ -209,6 +214,7 @@ double tray_retry_after(const char *value, size_t len, int64_t now_epoch)
         return -1;
     if (is_digit(value[0])) {
         double secs = 0;
+        size_t i;
         for (i = 0; i < len; i++) {
             if (!is_digit(value[i]))
                 return -1;
@@ -238,9 +244,12 @@ size_t tray_escape(const char *in, size_t len, char *out)
 {
     static const char HEX[] = "0123456789ABCDEF";
     size_t i, o = 0;
+    /* "." and ".." would be dot-segments, which libcurl and servers resolve
+     * away (".../authentications/.." is ".../"): encode their dots too */
+    int dots = (len == 1 && in[0] == '.') || (len == 2 && in[0] == '.' && in[1] == '.');
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char)in[i];
-        if (is_unreserved(c)) {
+        if (is_unreserved(c) && !dots) {
             out[o++] = (char)c;
         } else {
             out[o++] = '%';

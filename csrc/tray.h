@@ -16,7 +16,8 @@
 
 /* Split one response header line ("Name: value\r\n"). On success returns 1 and
  * sets name/value spans (value trimmed of surrounding blanks and the line end);
- * returns 0 for a status line, a blank line or a malformed line. */
+ * returns 0 for a status line, a blank line or a malformed line (including a
+ * value holding NUL, CR or LF). */
 int tray_header_split(const char *line, size_t len,
                       const char **name, size_t *name_len,
                       const char **value, size_t *value_len);
@@ -27,7 +28,8 @@ int tray_header_split(const char *line, size_t len,
 double tray_retry_after(const char *value, size_t len, int64_t now_epoch);
 
 /* Percent-encode everything outside RFC 3986 "unreserved" into out, which
- * must hold 3 * len bytes. Returns the encoded length. */
+ * must hold 3 * len bytes. Returns the encoded length. A whole input of "." or
+ * ".." is encoded entirely ("%2E%2E"), so it can never be a dot-segment. */
 size_t tray_escape(const char *in, size_t len, char *out);
 
 /* 1 when s holds a byte that must never reach a header (CR, LF, NUL or other
@@ -47,5 +49,23 @@ tray_bucket *tray_bucket_get(const char *key, double rate, double burst);
 void tray_bucket_put(tray_bucket *b);
 double tray_bucket_reserve(tray_bucket *b); /* seconds to wait; the slot is taken */
 void tray_bucket_info(tray_bucket *b, double *rate, double *burst);
+
+/* ---- redis_url.c: the redis:// URL parser (pure, never allocates; a fuzz target) ---- */
+
+#define TRAY_REDIS_DB_MAX 65535
+
+typedef struct {
+    char host[256];     /* name, IPv4, or IPv6 without its brackets; NUL-terminated */
+    int port;           /* 6379 when absent */
+    int db;             /* 0 when absent */
+    char user[128];     /* ACL user name, percent-decoded; "" when absent */
+    char password[256]; /* percent-decoded; meaningful when has_password */
+    int has_password;
+} tray_redis_url;
+
+/* Parses redis://[[user][:password]@]host[:port][/db]. Returns 0, or -1 with
+ * *err (when err is not NULL) set to a static message that never quotes the
+ * URL (it may hold a password). */
+int tray_redis_url_parse(const char *url, size_t len, tray_redis_url *out, const char **err);
 
 #endif /* TRAY_H */

@@ -3,13 +3,7 @@
 local emu = require "spec.helpers.emulator"
 local tray = require "tray"
 
-local function arrivals(path)
-  local t = {}
-  for _, r in ipairs(emu.requests()) do
-    if r.path == path then t[#t + 1] = r.time / 1000 end
-  end
-  return t
-end
+local arrivals = emu.arrivals
 
 describe("tray.parallel", function()
   before_each(function()

@@ -3,14 +3,7 @@
 local emu = require "spec.helpers.emulator"
 local native = require "tray.native"
 
--- arrival times (seconds) of the requests the emulator logged for a path
-local function arrivals(path)
-  local t = {}
-  for _, r in ipairs(emu.requests()) do
-    if r.path == path then t[#t + 1] = r.time / 1000 end
-  end
-  return t
-end
+local arrivals = emu.arrivals
 
 -- the largest number of requests that arrived in any window of `width` seconds
 local function busiest(times, width)

@@ -16,6 +16,7 @@ const { loadPlugin, rootField, tryParseJson, createGraphqlFront } = require('./g
 const { makeCertificate } = require('./tls')
 const { readBody, parseTarget, bearerToken, restError, json, send } = require('./http')
 const { createRest, PREFIX } = require('../rest')
+const connectors = require('../rest/connectors')
 const { IDS } = require('../rest/state')
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/
@@ -30,6 +31,8 @@ function createEmulator (opts = {}) {
   const faults = createFaults()
   const limiter = createLimiter()
   const rest = createRest(ctx, recorder)
+  // GraphQL callConnector: operations of the REST catalogue are validated (ajv) and answered as REST calls are
+  ctx.callConnector = (call) => connectors.graphqlCall(call, { ctx, count: recorder.count })
   const plugin = loadPlugin(ctx)
   const graphql = createGraphqlFront({ ctx, limiter, recorder, plugin })
   const servers = { main: null, alt: null }

@@ -22,6 +22,8 @@ function createContext (opts = {}) {
 
   let offsetMs = 0
   const tokens = new Map() // token -> { userId, expiresAt }
+  const issued = [] // every user token ever issued, kept across resets (GET /_emulator/tokens)
+  const ISSUED_CAP = 100000
 
   const ctx = {
     config: { ...defaults },
@@ -45,8 +47,11 @@ function createContext (opts = {}) {
       issueUserToken (userId) {
         const token = crypto.randomBytes(32).toString('hex')
         tokens.set(token, { userId: String(userId), expiresAt: ctx.clock.now() + USER_TOKEN_TTL_MS })
+        if (issued.length < ISSUED_CAP) issued.push(token)
         return token
       },
+      /** Every user token issued since start (reset does not clear it): specs scan errors for them. */
+      issued: () => issued.slice(),
       revokeUser (userId) {
         for (const [token, t] of tokens) if (t.userId === String(userId)) tokens.delete(token)
       }

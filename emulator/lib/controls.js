@@ -3,6 +3,7 @@
 
 const { STATUS_CODES } = require('node:http')
 const { HttpError, json, text, isResponse } = require('./http')
+const { controlValidate } = require('../rest/connectors')
 
 const STYLES = ['openapi', 'published']
 const isNum = (v) => typeof v === 'number' && Number.isFinite(v)
@@ -62,6 +63,8 @@ function createControls (em) {
       if (typeof b.userId !== 'string' || b.userId === '') throw new HttpError(400, 'userId must be a non-empty string')
       return { accessToken: ctx.auth.issueUserToken(b.userId) }
     },
+    'GET /_emulator/tokens': () => ({ master: ctx.config.masterToken, issued: ctx.auth.issued() }),
+    'POST /_emulator/validate': (b) => controlValidate(b),
     'GET /_emulator/ca.pem': () => {
       if (!em.certificate) throw new HttpError(404, 'The emulator is not running with --tls')
       return text(200, 'application/x-pem-file', em.certificate.cert)

@@ -50,6 +50,7 @@ function createFaults () {
         retryAfter: spec.retryAfter,
         delayMs: spec.delayMs,
         bytes: spec.bytes,
+        chunked: spec.chunked === true,
         fired: 0
       }
       faults.push(fault)
@@ -110,7 +111,7 @@ function createFaults () {
           return { response: text(f.status || 307, JSON_TYPE, '', { location: env.altUrl + req.url }) }
         case 'refuse': return { run: (res) => res.socket.destroy() }
         case 'reset': return { run: (res) => resetMidBody(res) }
-        case 'huge': return { status: 200, run: (res) => streamHuge(res, f.bytes == null ? DEFAULT_HUGE_BYTES : f.bytes) }
+        case 'huge': return { status: 200, run: (res) => streamHuge(res, f.bytes == null ? DEFAULT_HUGE_BYTES : f.bytes, f.chunked) }
         case 'stall': return {
           run: (res) => {
             stalled.add(res)
@@ -131,13 +132,15 @@ function resetMidBody (res) {
   res.write(body.slice(0, 20), () => res.destroy())
 }
 
-/** A valid JSON body of exactly `bytes` bytes (at least 12), streamed with backpressure. */
-function streamHuge (res, bytes) {
+/** A valid JSON body of exactly `bytes` bytes (at least 12), streamed with backpressure;
+ *  chunked: no Content-Length, so the client learns the size only as the body arrives. */
+function streamHuge (res, bytes, chunked) {
   const head = '{"data":"'
   const tail = '"}'
   let left = Math.max(0, bytes - head.length - tail.length)
   const chunk = Buffer.alloc(64 * 1024, 'x')
-  res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': head.length + left + tail.length })
+  const length = chunked ? {} : { 'content-length': head.length + left + tail.length }
+  res.writeHead(200, { 'content-type': JSON_TYPE, ...length })
   res.write(head)
   const pump = () => {
     while (left > 0) {

@@ -36,22 +36,77 @@ function findConnector (name, version) {
 // and the $schema is dropped before compiling.
 const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, logger: false })
 const validators = new WeakMap()
+const pointerSegment = (name) => '/' + String(name).replace(/~/g, '~0').replace(/\//g, '~1')
+
+/** ajv's verdict: { ok, errors: [{ path (JSON pointer, '' = root), keyword, message, schemaPath }] } */
+function ajvCheck (schema, value) {
+  let validate = validators.get(schema)
+  if (!validate) {
+    let compiled = schema
+    if (schema && typeof schema === 'object' && !Array.isArray(schema)) {
+      const { $schema, ...rest } = schema
+      compiled = rest
+    }
+    validate = ajv.compile(compiled)
+    if (schema && typeof schema === 'object') validators.set(schema, validate)
+  }
+  if (validate(value)) return { ok: true, errors: [] }
+  return {
+    ok: false,
+    errors: validate.errors.map((e) => {
+      let path = e.instancePath
+      if (e.keyword === 'required') path += pointerSegment(e.params.missingProperty)
+      if (e.keyword === 'additionalProperties') path += pointerSegment(e.params.additionalProperty)
+      return { path, keyword: e.keyword, message: e.message, schemaPath: e.schemaPath }
+    })
+  }
+}
 
 /** @returns {Array<{path:string,message:string}>} the violations of value against schema */
 function violations (schema, value) {
-  let validate = validators.get(schema)
-  if (!validate) {
-    const { $schema, ...rest } = schema
-    validate = ajv.compile(rest)
-    validators.set(schema, validate)
+  return ajvCheck(schema, value).errors.map((e) => ({ path: e.path || '/', message: e.message }))
+}
+
+// POST /_emulator/validate: schemas arrive as new objects each time; compile each distinct text
+// once, and forget them all (ajv's cache too) past a bound.
+const controlSchemas = new Map() // JSON text -> schema object
+const CONTROL_SCHEMAS_MAX = 2000
+
+/**
+ * POST /_emulator/validate: ajv's verdict with the same instance and options as call connector, on
+ * body.schema, or on the catalogue's inputSchema of { connector, version, operation } (the very
+ * schema object, and so the compiled validator, that call connector uses).
+ */
+function controlValidate (body) {
+  const { value } = body
+  if (body.connector != null) {
+    if (value === undefined) throw new HttpError(400, 'value is required')
+    const op = operationsOf(String(body.connector), String(body.version)).find((o) => o.name === body.operation)
+    if (!op) throw new HttpError(404, `No operation ${body.operation} of ${body.connector} ${body.version} in the catalogue`)
+    return ajvCheck(op.inputSchema, value)
   }
-  if (validate(value)) return []
-  return validate.errors.map((e) => {
-    let path = e.instancePath
-    if (e.keyword === 'required') path += '/' + e.params.missingProperty
-    if (e.keyword === 'additionalProperties') path += '/' + e.params.additionalProperty
-    return { path: path || '/', message: e.message }
-  })
+  const { schema } = body
+  if (schema === null || (typeof schema !== 'object' && typeof schema !== 'boolean') || Array.isArray(schema)) {
+    throw new HttpError(400, 'schema must be a JSON object or a boolean')
+  }
+  if (value === undefined) throw new HttpError(400, 'value is required')
+  if (typeof schema === 'boolean') return ajvCheck(schema, value)
+  const key = JSON.stringify(schema)
+  let s = controlSchemas.get(key)
+  if (!s) {
+    if (controlSchemas.size >= CONTROL_SCHEMAS_MAX) {
+      for (const old of controlSchemas.values()) ajv.removeSchema(old)
+      controlSchemas.clear()
+    }
+    s = schema
+    controlSchemas.set(key, s)
+  }
+  try {
+    return ajvCheck(s, value)
+  } catch (e) {
+    controlSchemas.delete(key)
+    throw new HttpError(400, `ajv cannot compile the schema: ${e.message}`)
+  }
 }
 
 /** Throws a 400 listing every violation. */
@@ -124,4 +179,37 @@ function call (r) {
   return result
 }
 
-module.exports = { list, getVersion, listOperations, call, findConnector, validateOrThrow, OPERATION_FILES }
+// The GraphQL plug-in's own connectors (graphql/connectors.js), when it is there.
+let builtIn = () => null
+try { builtIn = require('../graphql/connectors').lookup } catch { /* no GraphQL plug-in */ }
+
+/**
+ * The GraphQL callConnector hook (lib/app.js sets ctx.callConnector to it). A call to an operation
+ * of the catalogue (connector, version and operation listed) is validated with ajv like a REST call:
+ * invalid -> a GraphQL error with extensions { code: 'BAD_USER_INPUT', errors: [{ path, message }] };
+ * valid -> counted in connectorCalls, then answered by the plug-in's built-in connector when it has
+ * one (null is returned), else with the REST fake output (authId is not checked). Other calls: null,
+ * so the plug-in answers them itself.
+ * @param {object} call { connector, version, operation, authId, input (parsed), identity }
+ * @param {object} env { ctx, count(table, key) }
+ */
+function graphqlCall (call, env) {
+  const { connector: name, version, operation } = call
+  if (!OPERATION_FILES[`${name}/${version}`]) return null
+  const op = operationsOf(name, version).find((o) => o.name === operation)
+  if (!op) return null
+  const input = call.input === undefined ? {} : call.input
+  const errs = violations(op.inputSchema, input)
+  if (errs.length) {
+    const e = new Error(`The input does not match the input schema: ${errs.map((x) => `${x.path} ${x.message}`).join('; ')}`)
+    e.extensions = { code: 'BAD_USER_INPUT', errors: errs }
+    throw e
+  }
+  env.count('connectorCalls', `${name}/${version}/${operation}`)
+  if (builtIn(name, operation)) return null
+  const fake = FAKES[`${name}/${operation}`]
+  const out = fake ? fake(input, { ctx: env.ctx }) : {}
+  return out && out.outcome === 'error' ? out : { outcome: 'success', output: out }
+}
+
+module.exports = { list, getVersion, listOperations, call, findConnector, validateOrThrow, controlValidate, graphqlCall, OPERATION_FILES }

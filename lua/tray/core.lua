@@ -15,6 +15,10 @@ local native = require "tray.native"
 local errors = require "tray.errors"
 local json = require "tray.json"
 local transport = require "tray.transport"
+local pager = require "tray.pager"
+
+local unpack = table.unpack or unpack -- luacheck: ignore 143
+local validation = require "tray.validate"
 
 local _M = {}
 
@@ -63,6 +67,8 @@ for _, op in ipairs(_M.OPERATIONS) do
   op.accepts = {}
   for _, p in ipairs(op.params) do op.accepts[p] = true end
   for _, f in ipairs(op.body or {}) do op.accepts[f] = true end
+  -- a connector call's `validate` flag (see tray.validate) is taken, never sent
+  if op.connector_call then op.accepts.validate = true end
 end
 
 local function usage(op, message)
@@ -107,11 +113,18 @@ function _M.build(op, args)
   local path = op.path:gsub("{(%w+)}", function(p)
     local v = args[p]
     if type(v) ~= "string" or v == "" then return "\0" .. p end
+    -- an id never holds CR, LF, NUL or another control character: refuse it
+    -- rather than send it (even percent-encoded)
+    if not native.header_safe(v) then return "\1" .. p end
     return native.escape(v)
   end)
   local missing = path:match("%z(%w+)")
   if missing then
     return usage(op, string.format("%s needs %s (a non-empty string)", op.name, missing))
+  end
+  local unsafe = path:match("\1(%w+)")
+  if unsafe then
+    return usage(op, string.format("%s: %s holds a control character (CR, LF, NUL ...)", op.name, unsafe))
   end
   for _, f in ipairs(op.required or {}) do
     if args[f] == nil or args[f] == "" then
@@ -172,6 +185,10 @@ local function make_method(op)
     if not args then return nil, err end
     local path, body = _M.build(op, args)
     if not path then return nil, body end
+    if op.connector_call then
+      local ok, verr = validation.before_call(self, args, args.validate, op.name)
+      if not ok then return nil, verr end
+    end
     return self.transport:call({
       method = op.method, url = self.base_url .. path, body = body,
       idempotent = op.method == "GET", operation = op.name,
@@ -189,7 +206,9 @@ end
 -- @tparam[opt] table opts `token` (or `TRAY_TOKEN`), `region` ("us", "eu", "apac"; or
 -- `TRAY_REGION`), `base_url` (or `TRAY_CORE_URL`; overrides the region), `timeout`,
 -- `connect_timeout`, `rate_limit`, `max_retries`, `user_agent`, `transport`, `ca_file`,
--- `max_body`, `retry_base`, `retry_cap`, `max_retry_wait`, `log`
+-- `max_body`, `retry_base`, `retry_cap`, `max_retry_wait`, `log`; validated connector calls
+-- (see `tray.validate`): `validate` (true: check every `call_connector` input first),
+-- `schema_ttl` (seconds, default 600), `schema_clock`, `schema_options`, `validator`
 -- @treturn ?table the client
 -- @treturn ?table a `usage` error
 function _M.new(opts)
@@ -197,6 +216,8 @@ function _M.new(opts)
   if type(opts) ~= "table" then return errors.fail("usage", "tray.core.new takes a table of options") end
   local o, err = transport.options(opts)
   if not o then return nil, err end
+  err = validation.check_options(opts, "tray.core.new", true)
+  if err then return nil, err end
   local token
   token, err = transport.check_token(opts.token or os.getenv("TRAY_TOKEN"), "token")
   if not token then return nil, err end
@@ -210,9 +231,28 @@ function _M.new(opts)
   local t
   t, err = transport.new(o, token, host)
   if not t then return nil, err end
-  return setmetatable({
+  return validation.attach(setmetatable({
     base_url = base_url, region = region, transport = t,
-  }, Core)
+  }, Core), opts, true)
+end
+
+--- Checks a connector input against its operation's input schema, without calling it
+-- (the schema is fetched with `list_connector_operations` and cached, see `tray.validate`).
+-- @tparam table a `{ connector =, version =, operation =, input = }` (a `call_connector`
+--   argument table also works: `authId`, `returnOutputSchema`, `validate` are ignored)
+-- @treturn ?boolean true when the input is valid
+-- @treturn ?table the error: `validation` (with `errors`), `not_found` (no such operation),
+--   or the error of the schema fetch
+function Core:validate_input(a)
+  return validation.validate_input(self, a)
+end
+
+--- The form fields of an operation's input schema (`tray.schema.fields`), for building forms.
+-- @tparam table a `{ connector =, version =, operation = }`
+-- @treturn ?table the fields, in order
+-- @treturn ?table the error of the schema lookup
+function Core:operation_fields(a)
+  return validation.operation_fields(self, a)
 end
 
 --- Iterates over the elements of a list operation, following `pageInfo` pages
@@ -229,28 +269,14 @@ function Core:each(name, ...)
   if not args then error(err, 2) end
   local path, perr = _M.build(op, args)
   if not path then error(perr, 2) end
-  local page, i, cursor, done = nil, 0, nil, false
-  return function()
-    while true do
-      if page and i < #page then
-        i = i + 1
-        return page[i]
-      end
-      if done then return nil end
-      local url = self.base_url .. path
-      if cursor then url = url .. "?first=100&after=" .. native.escape(cursor) end
-      local body, e = self.transport:call({ method = "GET", url = url, idempotent = true, operation = op.name },
-        function(status, rbody, headers) return _M.decode(op, status, rbody, headers) end)
-      if not body then error(e, 0) end
-      page, i = body.elements or {}, 0
-      local info = body.pageInfo
-      if type(info) == "table" and info.hasNextPage == true and type(info.endCursor) == "string" then
-        cursor = info.endCursor
-      else
-        done = true
-      end
-    end
-  end
+  return pager.iterate(function(cursor)
+    local url = self.base_url .. path
+    if cursor then url = url .. "?first=100&after=" .. native.escape(cursor) end
+    local body, e = self.transport:call({ method = "GET", url = url, idempotent = true, operation = op.name },
+      function(status, rbody, headers) return _M.decode(op, status, rbody, headers) end)
+    if not body then error(e, 0) end
+    return body.elements, pager.next_cursor(body.pageInfo)
+  end)
 end
 
 --- All elements of a list operation across pages.
@@ -259,14 +285,9 @@ end
 -- @treturn ?table the elements
 -- @treturn ?table the error
 function Core:all(name, ...)
-  local ok, iter = pcall(self.each, self, name, ...)
-  if not ok then return nil, iter end
-  local out = {}
-  local ok2, err = pcall(function()
-    for e in iter do out[#out + 1] = e end
-  end)
-  if not ok2 then return nil, err end
-  return out
+  local args = { ... }
+  local n = select("#", ...)
+  return pager.collect(function() return self:each(name, unpack(args, 1, n)) end)
 end
 
 --- Request counters of this client: `{ requests =, retries =, failures = }`.

@@ -19,6 +19,8 @@ local errors = require "tray.errors"
 local json = require "tray.json"
 local gql = require "tray.graphql"
 local transport = require "tray.transport"
+local pager = require "tray.pager"
+local validation = require "tray.validate"
 
 local _M = {}
 
@@ -69,6 +71,7 @@ _M.QUERIES = {
 }
 
 local PAGING = { first = "Int", after = "String", last = "Int", before = "String" }
+local PAGING_VAR = { first = "Int!", after = "String!", last = "Int!", before = "String!" }
 
 -- a fresh table per mutation: each gets its own clientMutationId appended below
 local function instance_payload() return { solutionInstance = SOLUTION_INSTANCE } end
@@ -146,6 +149,9 @@ local convert -- forward
 local function convert_scalar(v, base, where)
   if base == "String" or base == "ID" then
     if type(v) ~= "string" then return nil, where .. " must be a string, got " .. describe(v) end
+    if base == "ID" and not native.header_safe(v) then
+      return nil, where .. " holds a control character (CR, LF, NUL ...)"
+    end
     return v
   elseif base == "Boolean" then
     if type(v) ~= "boolean" then return nil, where .. " must be a boolean, got " .. describe(v) end
@@ -184,11 +190,20 @@ local function convert_scalar(v, base, where)
   return out
 end
 
+-- A declared type without its trailing "!", and the element type of a list type
+-- (false for others), parsed once per type: the types are those of the tables above.
+local BARE, INNER = {}, {}
+local function parse_type(t)
+  local bare = t:sub(-1) == "!" and t:sub(1, -2) or t
+  BARE[t], INNER[t] = bare, bare:match("^%[(.*)%]$") or false
+end
+
 -- Converts `v` to the GraphQL type `t` ("String!", "[ID!]!", "[ConfigValue!]" ...).
 convert = function(v, t, where)
-  if t:sub(-1) == "!" then t = t:sub(1, -2) end
+  if BARE[t] == nil then parse_type(t) end
+  local inner = INNER[t]
+  t = BARE[t]
   if v == nil or v == json.null then return nil, where .. " must not be null" end
-  local inner = t:match("^%[(.*)%]$")
   if not inner then return convert_scalar(v, t, where) end
   if type(v) ~= "table" then return nil, where .. " must be an array, got " .. describe(v) end
   local n = #v
@@ -207,17 +222,36 @@ convert = function(v, t, where)
 end
 
 local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = tostring(k) end
-  table.sort(keys)
+  local keys, n = {}, 0
+  for k in pairs(t) do
+    n = n + 1
+    keys[n] = type(k) == "string" and k or tostring(k)
+  end
+  if n > 1 then table.sort(keys) end
   return keys
+end
+
+-- The required fields of a fields table, sorted, listed once per table.
+local REQUIRED = setmetatable({}, { __mode = "k" })
+local function required_keys(fields)
+  local r = REQUIRED[fields]
+  if not r then
+    r = {}
+    for _, k in ipairs(sorted_keys(fields)) do
+      if fields[k]:sub(-1) == "!" then r[#r + 1] = k end
+    end
+    REQUIRED[fields] = r
+  end
+  return r
 end
 
 -- Turns the caller's arguments into an input object of graphql.value()s.
 local function input_values(name, fields, args, json_input)
   if type(args) ~= "table" then return nil, name .. " takes a table of arguments" end
   local out = {}
-  for _, k in ipairs(sorted_keys(args)) do
+  local keys = sorted_keys(args)
+  for i = 1, #keys do
+    local k = keys[i]
     local t = fields[k]
     if not t then
       return nil, string.format("%s does not take %q (it takes: %s)", name, k,
@@ -234,12 +268,75 @@ local function input_values(name, fields, args, json_input)
     -- a value we send is never null: declare the variable non-null
     out[k] = gql.value(c, t:sub(-1) == "!" and t or t .. "!")
   end
-  for _, k in ipairs(sorted_keys(fields)) do
-    if fields[k]:sub(-1) == "!" and args[k] == nil then
-      return nil, string.format("%s needs %s", name, k)
+  local required = required_keys(fields)
+  for i = 1, #required do
+    if args[required[i]] == nil then
+      return nil, string.format("%s needs %s", name, required[i])
     end
   end
   return out
+end
+
+-- ---------------------------------------------------------------------------
+-- Built documents, cached by operation and argument shape. Values travel as
+-- variables, so a document's text depends only on which arguments are given and
+-- their types: it is built once per shape (gql.build was most of a call's Lua
+-- time). Unknown arguments are refused before this point, so the operation
+-- tables bound the number of shapes and the cache needs no eviction.
+--
+-- The cache is a tree: from the operation's node, one step per argument (in
+-- key order) by its key and then its type, and for an input object by its key,
+-- its own arguments and a closing "}". A leaf holds the document text, or false
+-- for a shape that is built every time.
+
+local VALUE_MT = getmetatable(gql.value(0, "Int"))
+local DOCS = {}     -- kind -> name -> the tree above; `[DOC]` at a node is its document
+local DOC = {}      -- the key of a node's document (a table, so no argument name can clash)
+local DOC_JSON = {} -- document text (of DOCS) -> the text encoded as a JSON string
+
+local function child(node, k)
+  local c = node[k]
+  if c == nil then
+    c = {}
+    node[k] = c
+  end
+  return c
+end
+
+-- Walks the tree along the shape of `args` (graphql.value()s and input objects of
+-- them), putting each value in `vars` under its key. Returns the node reached.
+local function walk(node, args, vars)
+  local keys = sorted_keys(args)
+  for i = 1, #keys do
+    local k = keys[i]
+    local v = args[k]
+    if getmetatable(v) == VALUE_MT then
+      node = child(child(node, k), v.type)
+      vars[k] = v.value
+    else
+      node = child(walk(child(node, k), v, vars), "}")
+    end
+  end
+  return node
+end
+
+-- The document for `args` (built by `spec()` on the first call of a shape) and its variables.
+local function cached_document(kind, name, args, spec)
+  local vars = {}
+  local node = walk(child(child(DOCS, kind), name), args, vars)
+  local doc = node[DOC]
+  if doc then return doc, vars end
+  local built
+  doc, built = gql.build(spec())
+  if doc and node[DOC] == nil then
+    -- cache only when the builder named every variable after its key, as `walk` does
+    local same = true
+    for k, v in pairs(built) do if vars[k] ~= v then same = false end end
+    for k in pairs(vars) do if built[k] == nil then same = false end end
+    node[DOC] = same and doc
+    if same then DOC_JSON[doc] = json.encode(doc) end
+  end
+  return doc, built
 end
 
 -- ---------------------------------------------------------------------------
@@ -313,8 +410,16 @@ end
 
 --- Sends a document; returns `data` or `nil, err`.
 function Embedded:send(document, variables, operation, idempotent, operation_name)
-  local body, why = json.encode({ query = document, variables = variables or json.object(),
-    operationName = operation_name })
+  local body, why
+  local doc_json = operation_name == nil and DOC_JSON[document]
+  if doc_json then
+    -- a built document: its JSON text is cached, and the body's keys come in a fixed order
+    body, why = json.encode(variables or json.object())
+    if body then body = '{"query":' .. doc_json .. ',"variables":' .. body .. "}" end
+  else
+    body, why = json.encode({ query = document, variables = variables or json.object(),
+      operationName = operation_name })
+  end
   if not body then return usage("variables cannot be encoded as JSON: " .. why, operation) end
   return self.transport:call({
     method = "POST", url = self.endpoint, body = body, idempotent = idempotent, operation = operation,
@@ -352,7 +457,9 @@ local function connection_request(name, q, opts)
   opts = opts or {}
   if type(opts) ~= "table" then return nil, name .. " takes a table of options" end
   local args = {}
-  for _, k in ipairs(sorted_keys(opts)) do
+  local keys = sorted_keys(opts)
+  for i = 1, #keys do
+    local k = keys[i]
     if k == "criteria" then
       local criteria = opts.criteria
       if type(criteria) ~= "table" then return nil, "criteria must be a table" end
@@ -363,23 +470,25 @@ local function connection_request(name, q, opts)
     elseif PAGING[k] then
       local c, err = convert(opts[k], PAGING[k], k)
       if c == nil then return nil, err end
-      args[k] = gql.value(c, PAGING[k] .. "!")
+      args[k] = gql.value(c, PAGING_VAR[k])
     else
       return nil, string.format("%s does not take %q (criteria, first, after, last, before)", name, k)
     end
   end
-  local selection = { edges = { "cursor", node = q.node }, pageInfo = PAGE_INFO }
-  if q.total_count then selection[1] = "totalCount" end
-  local field = { q.path[#q.path], args = args, select = selection }
-  local select = { field }
-  for i = #q.path - 1, 1, -1 do select = { { q.path[i], select = select } } end
-  return gql.build{ operation = "query", name = "Tray" .. camel(name), select = select }
+  return cached_document("query", name, args, function()
+    local selection = { edges = { "cursor", node = q.node }, pageInfo = PAGE_INFO }
+    if q.total_count then selection[1] = "totalCount" end
+    local field = { q.path[#q.path], args = args, select = selection }
+    local select = { field }
+    for i = #q.path - 1, 1, -1 do select = { { q.path[i], select = select } } end
+    return { operation = "query", name = "Tray" .. camel(name), select = select }
+  end)
 end
 
 local function dig(data, path)
-  for _, k in ipairs(path) do
+  for i = 1, #path do
     if type(data) ~= "table" then return nil end
-    data = data[k]
+    data = data[path[i]]
   end
   return data
 end
@@ -398,7 +507,10 @@ local function run_connection(self, name, opts)
     return errors.fail("decode", "the response has no " .. table.concat(q.path, "."), { operation = name })
   end
   local nodes = {}
-  for i, edge in ipairs(type(conn.edges) == "table" and conn.edges or {}) do nodes[i] = edge.node end
+  local edges = conn.edges
+  if type(edges) == "table" then
+    for i = 1, #edges do nodes[i] = edges[i].node end
+  end
   conn.nodes = nodes
   return conn
 end
@@ -411,10 +523,18 @@ local function run_mutation(self, name, args)
   local m = _M.MUTATIONS[name]
   local ok, err = self:check_token(m.token, name)
   if not ok then return nil, err end
+  local flag
+  if m.json_input then args, flag = validation.take_flag(args) end -- `validate` is taken, never sent
   local input, why = input_values(name, m.input, args, m.json_input)
   if not input then return usage(why, name) end
-  local doc, vars = gql.build{ operation = "mutation", name = "Tray" .. camel(name),
-    select = { { m.field, args = { input = input }, select = m.payload } } }
+  if m.json_input then
+    ok, err = validation.before_call(self, args, flag, name, true)
+    if not ok then return nil, err end
+  end
+  local doc, vars = cached_document("mutation", name, { input = input }, function()
+    return { operation = "mutation", name = "Tray" .. camel(name),
+      select = { { m.field, args = { input = input }, select = m.payload } } }
+  end)
   if not doc then return usage(vars, name) end
   local data
   data, err = self:send(doc, vars, name, false)
@@ -444,10 +564,14 @@ for name in pairs(_M.MUTATIONS) do
 end
 
 --- Several connector calls in one request (GraphQL aliases).
--- @tparam table calls `{ alias = { connector =, version =, operation =, authId =, input = }, ... }`
+-- @tparam table calls `{ alias = { connector =, version =, operation =, authId =, input =,
+--   validate = }, ... }`
+-- @tparam[opt] table opts `{ validate = true }`: check every call's input first (a call's own
+--   `validate` wins; the default is the client's `validate` option); the violations of all the
+--   calls come back in one `validation` error, each entry of `err.errors` with its `alias`
 -- @treturn ?table `{ alias = output, ... }` (outputs decoded)
 -- @treturn ?table the error; on partial failure `err.data` holds the outputs that succeeded
-function Embedded:call_connectors(calls)
+function Embedded:call_connectors(calls, opts)
   local m = _M.MUTATIONS.call_connector
   local ok, err = self:check_token(m.token, "call_connectors")
   if not ok then return nil, err end
@@ -455,13 +579,20 @@ function Embedded:call_connectors(calls)
     return usage("call_connectors takes a table of { alias = { connector, version, operation, authId, input } }",
       "call_connectors")
   end
-  local select = {}
+  if opts ~= nil and type(opts) ~= "table" then
+    return usage("call_connectors: opts must be a table", "call_connectors")
+  end
+  local select, checks = {}, {}
   for _, alias in ipairs(sorted_keys(calls)) do
     if not gql.is_name(alias) then return usage("invalid alias " .. alias, "call_connectors") end
-    local input, why = input_values("call_connectors." .. alias, m.input, calls[alias], true)
+    local call, flag = validation.take_flag(calls[alias])
+    local input, why = input_values("call_connectors." .. alias, m.input, call, true)
     if not input then return usage(why, "call_connectors") end
     select[#select + 1] = { "callConnector", alias = alias, args = { input = input }, select = { "output" } }
+    checks[#checks + 1] = { alias = alias, args = call, flag = flag }
   end
+  ok, err = validation.before_calls(self, checks, opts and opts.validate, "call_connectors")
+  if not ok then return nil, err end
   local doc, vars = gql.build{ operation = "mutation", name = "TrayCallConnectors", select = select }
   if not doc then return usage(vars, "call_connectors") end
   local data
@@ -497,25 +628,12 @@ function Embedded:each(name, opts)
   local base = {}
   for k, v in pairs(opts or {}) do base[k] = v end
   if base.first == nil then base.first = 100 end
-  local page, i, done = nil, 0, false
-  return function()
-    while true do
-      if page and i < #page then
-        i = i + 1
-        return page[i]
-      end
-      if done then return nil end
-      local conn, err = run_connection(self, name, base)
-      if not conn then error(err, 0) end
-      page, i = conn.nodes, 0
-      local info = conn.pageInfo
-      if type(info) == "table" and info.hasNextPage == true and type(info.endCursor) == "string" then
-        base.after = info.endCursor
-      else
-        done = true
-      end
-    end
-  end
+  return pager.iterate(function(cursor)
+    if cursor then base.after = cursor end
+    local conn, err = run_connection(self, name, base)
+    if not conn then error(err, 0) end
+    return conn.nodes, pager.next_cursor(conn.pageInfo)
+  end)
 end
 
 --- All the nodes of a connection query, across every page.
@@ -524,20 +642,15 @@ end
 -- @treturn ?table the nodes
 -- @treturn ?table the error
 function Embedded:all(name, opts)
-  local out = {}
-  local ok, err = pcall(function()
-    for node in self:each(name, opts) do out[#out + 1] = node end
-  end)
-  if not ok then
-    if errors.is(err) then return nil, err end
-    return usage(tostring(err), name)
-  end
-  return out
+  return pager.collect(function() return self:each(name, opts) end)
 end
 
 local function url_part(v, name, what)
   if type(v) ~= "string" or v == "" then
     return nil, string.format("%s needs %s (a non-empty string)", what, name)
+  end
+  if not native.header_safe(v) then
+    return nil, string.format("%s: %s holds a control character (CR, LF, NUL ...)", what, name)
   end
   return native.escape(v)
 end
@@ -613,7 +726,39 @@ function Embedded:as_user(access_token)
   for k, v in pairs(self) do c[k] = v end
   c.transport = self.transport:with_token(token)
   c.token_kind = "user"
+  c.token_source = nil
   return c
+end
+
+--- A user client for the end user `user_id`, its token from `authorize`, cached
+-- until shortly before it expires and renewed once on a 401 (see `tray.tokens`).
+-- Only a master client can do this.
+-- @tparam string user_id the end user's Tray id
+-- @tparam[opt] table opts `{ store =, margin =, ttl =, clock = }` (see `tray.tokens.for_user`)
+-- @treturn ?table the user client
+-- @treturn ?table the error (`auth` on a user-token client, before any request)
+function Embedded:for_user(user_id, opts)
+  return require("tray.tokens").for_user(self, user_id, opts)
+end
+
+--- Checks a connector input against its operation's input schema, without calling it,
+-- with the client's `validator` (see `tray.validate`).
+-- @tparam table a `{ connector =, version =, operation =, input = }` (`input` a table or JSON
+--   text; `authId` and `validate` are ignored, so a `call_connector` argument table works)
+-- @treturn ?boolean true when the input is valid
+-- @treturn ?table the error: `validation` (with `errors`), `not_found`, `usage` (no validator),
+--   or the error of the schema fetch
+function Embedded:validate_input(a)
+  return validation.validate_input(self, a, true)
+end
+
+--- The form fields of an operation's input schema (`tray.schema.fields`), with the client's
+-- `validator`.
+-- @tparam table a `{ connector =, version =, operation = }`
+-- @treturn ?table the fields, in order
+-- @treturn ?table the error
+function Embedded:operation_fields(a)
+  return validation.operation_fields(self, a)
 end
 
 --- Request counters of this client: `{ requests =, retries =, failures = }`.
@@ -632,7 +777,11 @@ end
 -- `TRAY_USER_TOKEN`), `region` (or `TRAY_REGION`), `endpoint` (or `TRAY_GRAPHQL_URL`;
 -- overrides the region), `embedded_url` (or `TRAY_EMBEDDED_URL`: the config wizard
 -- host; defaults to the region's), and the options every client takes (`timeout`,
--- `connect_timeout`, `rate_limit`, `max_retries`, `user_agent`, `transport`, `ca_file` ...)
+-- `connect_timeout`, `rate_limit`, `max_retries`, `user_agent`, `transport`, `ca_file` ...);
+-- validated connector calls (see `tray.validate`): `validator` (a `tray.core` client, whose
+-- schema cache is shared, or `{ schemas = { ["connector@version/operation"] = inputSchema },
+-- core = client? }`), `validate` (true: check every call first; needs `validator`),
+-- `schema_ttl`, `schema_clock`, `schema_options`
 -- @treturn ?table the client
 -- @treturn ?table a `usage` error
 function _M.new(opts)
@@ -640,6 +789,8 @@ function _M.new(opts)
   if type(opts) ~= "table" then return errors.fail("usage", "tray.embedded.new takes a table of options") end
   local o, err = transport.options(opts)
   if not o then return nil, err end
+  err = validation.check_options(opts, "tray.embedded.new", false)
+  if err then return nil, err end
   local token, kind
   if opts.master_token ~= nil then
     token, kind = opts.master_token, "master"
@@ -664,9 +815,9 @@ function _M.new(opts)
   local t
   t, err = transport.new(o, token, host)
   if not t then return nil, err end
-  return setmetatable({
+  return validation.attach(setmetatable({
     endpoint = endpoint, embedded_url = embedded_url, region = region, transport = t, token_kind = kind,
-  }, Embedded)
+  }, Embedded), opts, false)
 end
 
 _M.Client = Embedded

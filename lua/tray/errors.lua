@@ -127,24 +127,42 @@ local function scrub(s, secrets)
   return s
 end
 
-local function scrub_value(v, secrets, depth)
+-- Every string inside v, at any depth, keys included (a server may echo a
+-- token as a key of a GraphQL error's extensions). `seen` guards against cycles.
+local function scrub_value(v, secrets, seen)
   if type(v) == "string" then return scrub(v, secrets) end
-  if type(v) ~= "table" or depth > 8 then return v end
+  if type(v) ~= "table" or seen[v] then return v end
+  seen[v] = true
+  local renamed
   for k, x in pairs(v) do
-    v[k] = scrub_value(x, secrets, depth + 1)
+    v[k] = scrub_value(x, secrets, seen)
+    if type(k) == "string" then
+      local clean = scrub(k, secrets)
+      if clean ~= k then
+        renamed = renamed or {}
+        renamed[k] = clean
+      end
+    end
+  end
+  if renamed then
+    for k, clean in pairs(renamed) do
+      v[clean], v[k] = v[k], nil
+    end
   end
   return v
 end
 
---- Removes every occurrence of the given secrets from every string field of an
--- error (a server may echo a token back; the error must not carry it on).
+--- Removes every occurrence of the given secrets from every string of an
+-- error, at any depth, table keys included (a server may echo a token back;
+-- the error must not carry it on).
 -- @tparam table err the error object (changed in place)
 -- @tparam {string,...} secrets tokens to remove
 -- @treturn table err
 function _M.redact(err, secrets)
   if #secrets == 0 then return err end
+  local seen = { [err] = true }
   for k, v in pairs(err) do
-    err[k] = scrub_value(v, secrets, 0)
+    err[k] = scrub_value(v, secrets, seen)
   end
   return err
 end

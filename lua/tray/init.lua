@@ -26,6 +26,11 @@ local lazy = {
   json = "tray.json",
   graphql = "tray.graphql",
   schema = "tray.schema",
+  validate = "tray.validate",
+  store = "tray.store",
+  tokens = "tray.tokens",
+  onboarding = "tray.onboarding",
+  csv = "tray.csv",
 }
 
 --- Runs tasks concurrently on one Lua state (see `tray.parallel`).

@@ -10,7 +10,8 @@
 -- the loop here resumes it when the answer is in. Rate-limiter waits and retry
 -- backoffs also yield, so one slow call never holds up the others. A request
 -- made from a coroutine the task created itself runs blocking (it cannot yield
--- to this loop).
+-- to this loop). Inside nginx the tasks run as nginx light threads instead
+-- (ngx.thread.spawn), so the worker's event loop never blocks (see tray.ngx).
 -- @module tray.parallel
 
 local native = require "tray.native"

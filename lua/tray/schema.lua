@@ -32,11 +32,12 @@
 --   subtype (cjson decodes `1` as `1.0` on Lua 5.4; JSON Schema and ajv call it an integer).
 --   NaN and infinities are not JSON: they are reported as errors.
 -- * A table marked with `schema.array` is an array, one marked with `schema.object` is an
---   object (other markers can be registered in `schema.array_mts` / `schema.object_mts`;
---   lua-cjson's `array_mt`, `empty_array_mt` and `empty_array` are recognised when the
---   installed cjson has them). Otherwise a table whose keys are exactly `1..n` is an array,
---   one whose keys are all strings is an object; mixed keys, holes and other key types are
---   errors ("mixed table", "array with holes", "table with non-string keys").
+--   object (so are `tray.json.array` / `tray.json.object` tables; other markers can be
+--   registered in `schema.array_mts` / `schema.object_mts`; lua-cjson's `array_mt`,
+--   `empty_array_mt` and `empty_array` are recognised when the installed cjson has them).
+--   Otherwise a table whose keys are exactly `1..n` is an array, one whose keys are all
+--   strings is an object; mixed keys, holes and other key types are errors ("mixed table",
+--   "array with holes", "table with non-string keys").
 -- * A plain **empty** table is ambiguous in Lua (cjson decodes both `[]` and `{}` to it), so it
 --   is accepted as whichever the schema asks for: an array when `type` names `array` but not
 --   `object`, an object otherwise (when `type` names both, neither, or is absent). The same
@@ -84,6 +85,12 @@ _M.array_mts = { [ARRAY_MT] = true }
 _M.object_mts = { [OBJECT_MT] = true }
 if cjson.array_mt then _M.array_mts[cjson.array_mt] = true end
 if cjson.empty_array_mt then _M.array_mts[cjson.empty_array_mt] = true end
+-- tray.json's markers (`json.array{}`, `json.object{}`) mean the same here.
+local has_tray_json, tray_json = pcall(require, "tray.json")
+if has_tray_json then
+  _M.array_mts[getmetatable(tray_json.array())] = true
+  _M.object_mts[getmetatable(tray_json.object())] = true
+end
 local array_mts, object_mts = _M.array_mts, _M.object_mts
 
 --- Mark a table as a JSON array (needed only for an empty one).
@@ -187,10 +194,13 @@ local function utf8_length(s)
   return n
 end
 
---- JSON equality (1 == 1.0; tables compared deeply; an empty table equals an empty table).
+--- JSON equality (1 == 1.0; tables compared deeply; a marked array never equals a marked
+-- object, `[]` ~= `{}`; a plain empty table is either, so it equals both).
 local function equal(a, b)
   if a == b then return true end
   if type(a) ~= "table" or type(b) ~= "table" then return false end
+  local ka, kb = classify_table(a), classify_table(b)
+  if ka ~= kb and ka ~= "empty" and kb ~= "empty" then return false end
   local n = 0
   for k, va in next, a do
     local vb = b[k]

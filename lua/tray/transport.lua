@@ -111,6 +111,11 @@ function _M.check_base_url(url, what)
     or not native.header_safe(url) or url:find("[%s]") then
     return usage(what .. " must be an http(s) URL")
   end
+  -- credentials in the URL would travel as Basic auth beside the token, and
+  -- could reach a message; the authority is up to the first / ? or #
+  if url:match("^%a[%w+.-]*://([^/?#]*)"):find("@", 1, true) then
+    return usage(what .. " must not hold a user name or password")
+  end
   return (url:gsub("/+$", "")), host:lower()
 end
 
@@ -123,10 +128,10 @@ local function in_nginx()
   return type(ngx) == "table" and type(ngx.run_worker_thread) == "function" -- luacheck: ignore 113
 end
 
-local function make_limiter(rl, token, host)
+local function make_limiter(rl, token, host, log)
   if rl == false then return nil end
   if type(rl) == "table" and rl.reserve then return rl end -- a limiter object of the caller's
-  if rl.redis then return require("tray.redis").limiter(rl, token, host) end
+  if rl.redis then return require("tray.redis").limiter(rl, token, host, log) end
   if rl.shared_dict or in_nginx() then return require("tray.ngx").limiter(rl, token, host) end
   local rate, burst = rl.rate or 30, rl.burst or rl.rate or 30
   local key = native.digest(token) .. "@" .. host
@@ -164,7 +169,7 @@ function _M.new(o, token, host)
     if not session then return errors.fail(kind, msg) end
     self.session = session
   end
-  local lim, err = make_limiter(o.rate_limit, token, host)
+  local lim, err = make_limiter(o.rate_limit, token, host, o.log)
   if err then return nil, err end
   self.limiter = lim
   return self
@@ -283,6 +288,8 @@ function Transport:call(req, decode)
       end
     end
     err.operation = err.operation or req.operation
+    -- scrubbed at once, not only the one returned: no error object ever holds a token
+    errors.redact(err, self.secrets)
     if attempt == o.max_retries or not retryable(err, unsent, req.idempotent) then break end
     local delay = err.retry_after or self:backoff(attempt)
     if delay > o.max_retry_wait then break end
@@ -294,7 +301,7 @@ function Transport:call(req, decode)
     self:wait(delay)
   end
   stats.failures = stats.failures + 1
-  return nil, errors.redact(err, self.secrets)
+  return nil, err
 end
 
 --- Frees the connections now rather than at garbage collection. Idempotent.

@@ -81,6 +81,15 @@ function M.last_request(pattern)
   return nil
 end
 
+--- Arrival times (seconds, from the request log) of the requests for one path.
+function M.arrivals(path)
+  local t = {}
+  for _, r in ipairs(M.requests()) do
+    if r.path == path then t[#t + 1] = r.time / 1000 end
+  end
+  return t
+end
+
 --- Options for a client of the emulator: no rate limit, no retries, unless overridden.
 function M.options(extra)
   local o = { rate_limit = false, max_retries = 0 }
