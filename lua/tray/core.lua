@@ -192,12 +192,13 @@ local function make_method(op)
     return self.transport:call({
       method = op.method, url = self.base_url .. path, body = body,
       idempotent = op.method == "GET", operation = op.name,
-    }, function(status, rbody, headers) return _M.decode(op, status, rbody, headers) end)
+    }, op.decode)
   end
 end
 
 _M.by_name = {}
 for _, op in ipairs(_M.OPERATIONS) do
+  op.decode = function(status, body, headers) return _M.decode(op, status, body, headers) end
   Core[op.name] = make_method(op)
   _M.by_name[op.name] = op
 end
@@ -273,7 +274,7 @@ function Core:each(name, ...)
     local url = self.base_url .. path
     if cursor then url = url .. "?first=100&after=" .. native.escape(cursor) end
     local body, e = self.transport:call({ method = "GET", url = url, idempotent = true, operation = op.name },
-      function(status, rbody, headers) return _M.decode(op, status, rbody, headers) end)
+      op.decode)
     if not body then error(e, 0) end
     return body.elements, pager.next_cursor(body.pageInfo)
   end)

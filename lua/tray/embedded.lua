@@ -320,14 +320,15 @@ local function walk(node, args, vars)
   return node
 end
 
--- The document for `args` (built by `spec()` on the first call of a shape) and its variables.
-local function cached_document(kind, name, args, spec)
+-- The document for `args` (built from `spec(spec_arg, args, name)` on the first call of a
+-- shape) and its variables.
+local function cached_document(kind, name, args, spec, spec_arg)
   local vars = {}
   local node = walk(child(child(DOCS, kind), name), args, vars)
   local doc = node[DOC]
   if doc then return doc, vars end
   local built
-  doc, built = gql.build(spec())
+  doc, built = gql.build(spec(spec_arg, args, name))
   if doc and node[DOC] == nil then
     -- cache only when the builder named every variable after its key, as `walk` does
     local same = true
@@ -423,7 +424,7 @@ function Embedded:send(document, variables, operation, idempotent, operation_nam
   if not body then return usage("variables cannot be encoded as JSON: " .. why, operation) end
   return self.transport:call({
     method = "POST", url = self.endpoint, body = body, idempotent = idempotent, operation = operation,
-  }, function(status, rbody, headers) return _M.decode(status, rbody, headers, operation) end)
+  }, _M.decode)
 end
 
 -- The keyword of a document's first operation ("query" for the `{ ... }` shorthand).
@@ -453,6 +454,16 @@ local function camel(name)
 end
 
 -- The document and variables of a connection query.
+-- The builder spec of a connection query (on a cache miss only).
+local function connection_spec(q, args, name)
+  local selection = { edges = { "cursor", node = q.node }, pageInfo = PAGE_INFO }
+  if q.total_count then selection[1] = "totalCount" end
+  local field = { q.path[#q.path], args = args, select = selection }
+  local select = { field }
+  for i = #q.path - 1, 1, -1 do select = { { q.path[i], select = select } } end
+  return { operation = "query", name = "Tray" .. camel(name), select = select }
+end
+
 local function connection_request(name, q, opts)
   opts = opts or {}
   if type(opts) ~= "table" then return nil, name .. " takes a table of options" end
@@ -475,14 +486,7 @@ local function connection_request(name, q, opts)
       return nil, string.format("%s does not take %q (criteria, first, after, last, before)", name, k)
     end
   end
-  return cached_document("query", name, args, function()
-    local selection = { edges = { "cursor", node = q.node }, pageInfo = PAGE_INFO }
-    if q.total_count then selection[1] = "totalCount" end
-    local field = { q.path[#q.path], args = args, select = selection }
-    local select = { field }
-    for i = #q.path - 1, 1, -1 do select = { { q.path[i], select = select } } end
-    return { operation = "query", name = "Tray" .. camel(name), select = select }
-  end)
+  return cached_document("query", name, args, connection_spec, q)
 end
 
 local function dig(data, path)
@@ -519,6 +523,12 @@ for name in pairs(_M.QUERIES) do
   Embedded[name] = function(self, opts) return run_connection(self, name, opts) end
 end
 
+-- The builder spec of a mutation (on a cache miss only).
+local function mutation_spec(m, args, name)
+  return { operation = "mutation", name = "Tray" .. camel(name),
+    select = { { m.field, args = args, select = m.payload } } }
+end
+
 local function run_mutation(self, name, args)
   local m = _M.MUTATIONS[name]
   local ok, err = self:check_token(m.token, name)
@@ -531,10 +541,7 @@ local function run_mutation(self, name, args)
     ok, err = validation.before_call(self, args, flag, name, true)
     if not ok then return nil, err end
   end
-  local doc, vars = cached_document("mutation", name, { input = input }, function()
-    return { operation = "mutation", name = "Tray" .. camel(name),
-      select = { { m.field, args = { input = input }, select = m.payload } } }
-  end)
+  local doc, vars = cached_document("mutation", name, { input = input }, mutation_spec, m)
   if not doc then return usage(vars, name) end
   local data
   data, err = self:send(doc, vars, name, false)

@@ -9,7 +9,8 @@
 
 local cjson_base = require "cjson"
 
-local cjson = cjson_base.new()
+-- cjson.safe returns nil, err instead of raising: no pcall on the hot path
+local cjson = require("cjson.safe").new()
 cjson.encode_invalid_numbers(false)
 cjson.decode_invalid_numbers(false)
 
@@ -87,10 +88,8 @@ function _M.encode(value)
   local special = type(value) == "table" and
     ((next(value) == nil and getmetatable(value) == ARRAY_MT) or has_empty_array(value, 0))
   if special then value = substitute(value, 0) end
-  local ok, text = pcall(cjson.encode, value)
-  if not ok then
-    return nil, (tostring(text):gsub("^.-:%d+: ", ""))
-  end
+  local text, err = cjson.encode(value)
+  if not text then return nil, err end
   if special then
     text = text:gsub(PLACEHOLDER_JSON, "[]")
   end
@@ -103,10 +102,8 @@ end
 -- @treturn ?string why it is not JSON
 function _M.decode(text)
   if type(text) ~= "string" then return nil, "expected a string" end
-  local ok, value = pcall(cjson.decode, text)
-  if not ok then
-    return nil, (tostring(value):gsub("^.-:%d+: ", ""))
-  end
+  local value, err = cjson.decode(text)
+  if value == nil and err then return nil, err end
   return value
 end
 

@@ -259,7 +259,7 @@ end
 
 --- Sends a request and decodes the answer, retrying as the policy says.
 -- @tparam table req `{ method =, url =, body =, idempotent =, operation = }`
--- @tparam function decode `decode(status, body, headers)` returns the value or `nil, err`
+-- @tparam function decode `decode(status, body, headers, operation)` returns the value or `nil, err`
 -- @return the decoded value, or nil
 -- @treturn ?table the error
 function Transport:call(req, decode)
@@ -280,7 +280,7 @@ function Transport:call(req, decode)
       unsent = detail == "unsent"
     else
       local value
-      value, err = decode(status, body, headers)
+      value, err = decode(status, body, headers, req.operation)
       if not err then return value end
       if err.kind == "rate_limited" and err.retry_after == nil and type(headers) == "table" then
         local ra = headers["retry-after"]
