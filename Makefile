@@ -31,7 +31,11 @@ OPT       ?= -O2 -g
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -fPIC -fvisibility=hidden \
              $(shell pkg-config --cflags $(LUA_PC) libcurl hiredis) $(CFLAGS)
 # The interpreter has Lua built in: link libcurl and hiredis only, never liblua.
-LIBS_ALL   = $(shell pkg-config --libs libcurl hiredis) -lpthread $(LDFLAGS)
+# -z nodelete: once loaded, the module (and libcurl with it) stays for the life of
+# the process even when the Lua state that loaded it is closed: libcurl's global
+# init runs once per process and is never undone (see module.c), and the
+# process-wide limiter registry is never left dangling.
+LIBS_ALL   = $(shell pkg-config --libs libcurl hiredis) -lpthread -Wl,-z,nodelete $(LDFLAGS)
 
 LUA_SHARE := $(PREFIX)/share/lua/$(LUA_ABI)
 LUA_LIB   := $(PREFIX)/lib/lua/$(LUA_ABI)

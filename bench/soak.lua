@@ -10,7 +10,11 @@
 -- each with probability rate / modes, until the end. Reported: completed (the
 -- task returned a value), failed (it returned an error: counted by kind), lost
 -- (neither: must be 0), the clients' own counters (requests sent, retries), and
--- RSS and open descriptors at the start, every tenth of the run, and the end.
+-- RSS, the Lua heap and open descriptors at the start, every tenth of the run,
+-- the end, and after the clients are closed. (The `huge` fault sends 64 KiB: a
+-- pooled transfer keeps a response buffer of up to 256 KiB for its next use, so
+-- bodies of that size make RSS climb by a few MiB until every pooled transfer
+-- has one, then stay there.)
 -- Exits non-zero if a call was lost or a task raised.
 
 local tray = require "tray"
@@ -27,7 +31,7 @@ local MODES = {
   { mode = "429", retryAfter = 0 }, { mode = "429" }, { mode = "graphql_rate_limit" },
   { mode = "refuse" }, { mode = "reset" }, { mode = "stall", delayMs = 5000 },
   { mode = "malformed_json" }, { mode = "html" }, { mode = "empty" },
-  { mode = "huge", bytes = 256 * 1024 }, { mode = "redirect" },
+  { mode = "huge", bytes = 64 * 1024 }, { mode = "redirect" },
   { mode = "trickle", delayMs = 1 }, { mode = "delay", delayMs = 50 },
 }
 
@@ -58,7 +62,7 @@ local CALLS = {
 
 local function snapshot()
   proc.collect()
-  return { rss = proc.rss_kib(), fds = proc.fds() }
+  return { rss = proc.rss_kib(), fds = proc.fds(), heap = collectgarbage("count") }
 end
 
 local start = snapshot()
@@ -110,9 +114,10 @@ local stats = emu.stats()
 local kind_list = {}
 for k, v in pairs(kinds) do kind_list[#kind_list + 1] = k .. " " .. v end
 table.sort(kind_list)
-local rss_series, fd_series = {}, {}
+local rss_series, heap_series, fd_series = {}, {}, {}
 for i, s in ipairs(samples) do
   rss_series[i] = string.format("%.1f", s.rss / 1024)
+  heap_series[i] = string.format("%.1f", s.heap / 1024)
   fd_series[i] = tostring(s.fds)
 end
 
@@ -125,6 +130,7 @@ print(string.format("  sent %d requests (%d retries), the emulator saw %d",
 print(string.format("  RSS %.1f MiB at start, %.1f MiB at the end; open descriptors %d at start, %d at the end",
   start.rss / 1024, finish.rss / 1024, start.fds, finish.fds))
 print("  RSS (MiB) each tenth: " .. table.concat(rss_series, " "))
+print("  Lua heap (MiB) each tenth: " .. table.concat(heap_series, " "))
 print("  descriptors each tenth: " .. table.concat(fd_series, " "))
 
 core:close()

@@ -154,27 +154,3 @@ void tray_bucket_info(tray_bucket *b, double *rate, double *burst)
     *burst = b->burst;
     pthread_mutex_unlock(&registry_lock);
 }
-
-#if defined(__GNUC__)
-/* When the module is unloaded (the last Lua state that loaded it is closed,
- * in a process that goes on) or the process exits, free the buckets nobody
- * holds: they can no longer be used, and once the module's static data is
- * gone nothing points to them (valgrind and LeakSanitizer report them). A
- * bucket still held (another thread at process exit) is left alone. */
-__attribute__((destructor)) static void registry_free(void)
-{
-    tray_bucket **pp = &registry;
-    pthread_mutex_lock(&registry_lock);
-    while (*pp) {
-        tray_bucket *b = *pp;
-        if (b->refs == 0) {
-            *pp = b->next;
-            free(b->key);
-            free(b);
-        } else {
-            pp = &b->next;
-        }
-    }
-    pthread_mutex_unlock(&registry_lock);
-}
-#endif

@@ -70,7 +70,8 @@ describe("tray.embedded", function()
       assert.is_nil(body.query:find("Ada", 1, true))
     end)
 
-    for _, name in ipairs({ 'He said "hi"', 'Bobby"}) { x', "two\nlines", "back\\slash", "ünïcødé ✓ 😀", "$evil: String" }) do
+    for _, name in ipairs({ 'He said "hi"', 'Bobby"}) { x', "two\nlines", "back\\slash", "ünïcødé ✓ 😀",
+                            "$evil: String" }) do
       it(string.format("send a name like %q as a variable, and it round-trips unchanged", name), function()
         local created = assert(emb:create_external_user{ name = name, externalUserId = "x-" .. #name })
         local found = assert(emb:users{ criteria = { userId = created.userId } })
@@ -171,9 +172,10 @@ describe("tray.embedded", function()
       local ok, err = pcall(function() for _ in emb:each("users") do end end)
       assert.is_false(ok)
       assert.equal("http", err.kind)
-      local nodes, aerr = emb:all("users")
+      local nodes = emb:all("users")
       assert.is_table(nodes) -- the fault was used up by each
       emu.fault{ match = { operation = "users" }, mode = "status", status = 500 }
+      local aerr
       nodes, aerr = emb:all("users")
       assert.is_nil(nodes)
       assert.equal("http", aerr.kind)
@@ -340,7 +342,8 @@ describe("tray.embedded", function()
       local owner, user = new_user(emb, "inst-1")
       local created = assert(user:create_solution_instance{
         solutionId = SOLUTION, instanceName = "Ada's instance",
-        configValues = { { externalId = "external_limit", value = 10 }, { externalId = "external_map", value = { a = 1 } } },
+        configValues = { { externalId = "external_limit", value = 10 },
+                         { externalId = "external_map", value = { a = 1 } } },
         clientMutationId = "c1",
       })
       assert.equal("c1", created.clientMutationId)

@@ -49,7 +49,8 @@ describe("tray.errors", function()
   it("recognises the documented GraphQL rate-limit error", function()
     assert.is_true(errors.graphql_rate_limited({ { message = "Rate limit exceeded",
       extensions = { code = "access_not_allowed", name = "PreconditionError" } } }))
-    assert.is_false(errors.graphql_rate_limited({ { message = "Forbidden", extensions = { code = "access_not_allowed" } } }))
+    assert.is_false(errors.graphql_rate_limited({ { message = "Forbidden",
+      extensions = { code = "access_not_allowed" } } }))
     assert.is_false(errors.graphql_rate_limited({ { message = "Rate limit exceeded" } }))
   end)
 

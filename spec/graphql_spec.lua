@@ -56,8 +56,10 @@ describe("tray.graphql", function()
 
     it("writes aliases and keeps each alias's variables apart", function()
       local doc, vars = gql.build{ operation = "mutation", select = {
-        { "callConnector", alias = "a", args = { input = { connector = gql.value("x", "String!") } }, select = { "output" } },
-        { "callConnector", alias = "b", args = { input = { connector = gql.value("y", "String!") } }, select = { "output" } },
+        { "callConnector", alias = "a", args = { input = { connector = gql.value("x", "String!") } },
+          select = { "output" } },
+        { "callConnector", alias = "b", args = { input = { connector = gql.value("y", "String!") } },
+          select = { "output" } },
       } }
       assert.matches("a: callConnector%(input: { connector: %$connector }%)", doc)
       assert.matches("b: callConnector%(input: { connector: %$b_connector }%)", doc)
@@ -78,7 +80,8 @@ describe("tray.graphql", function()
         local doc, vars = gql.build{ operation = "mutation", select = {
           { "createExternalUser", args = { input = { name = gql.value(value, "String!") } }, select = { "userId" } } } }
         local plain = assert(gql.build{ operation = "mutation", select = {
-          { "createExternalUser", args = { input = { name = gql.value("plain", "String!") } }, select = { "userId" } } } })
+          { "createExternalUser", args = { input = { name = gql.value("plain", "String!") } },
+            select = { "userId" } } } })
         assert.equal(plain, doc)
         assert.equal(value, vars.name)
       end)
@@ -99,7 +102,8 @@ describe("tray.graphql", function()
     end
 
     it("refuses a type that is not a GraphQL type", function()
-      local doc, err = gql.build{ select = { { "users", args = { first = gql.value(1, "Int) { x") }, select = { "x" } } } }
+      local doc, err = gql.build{ select = { { "users", args = { first = gql.value(1, "Int) { x") },
+        select = { "x" } } } }
       assert.is_nil(doc)
       assert.matches("invalid GraphQL type", err)
     end)
