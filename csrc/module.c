@@ -6,6 +6,7 @@
  */
 #include "compat.h"
 #include "http.h"
+#include "luatype.h"
 #include "redis.h"
 #include "tray.h"
 
@@ -493,7 +494,7 @@ static int l_curl_version(lua_State *L)
     return 1;
 }
 
-static void new_type(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction close)
+void tray_lua_newtype(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction close)
 {
     luaL_newmetatable(L, name);
     lua_newtable(L);
@@ -547,9 +548,9 @@ int luaopen_tray_native(lua_State *L)
     };
 
     pthread_once(&curl_once, curl_init);
-    new_type(L, SESSION_MT, session_methods, l_session_close);
-    new_type(L, MULTI_MT, multi_methods, l_multi_close);
-    new_type(L, LIMITER_MT, limiter_methods, l_limiter_close);
+    tray_lua_newtype(L, SESSION_MT, session_methods, l_session_close);
+    tray_lua_newtype(L, MULTI_MT, multi_methods, l_multi_close);
+    tray_lua_newtype(L, LIMITER_MT, limiter_methods, l_limiter_close);
     luaL_newlib(L, functions);
     tray_redis_luaopen(L); /* native.redis, native.redis_limiter, native.redis_url */
     lua_pushliteral(L, TRAY_NATIVE_VERSION);

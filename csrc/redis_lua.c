@@ -16,6 +16,7 @@
  * Nothing here opens a connection: the first command does. Messages name the
  * server (host:port) and the command, never a key's value or the password.
  */
+#include "luatype.h"
 #include "redis.h"
 #include "tray.h"
 
@@ -309,23 +310,6 @@ static int l_redis_url(lua_State *L)
     return 1;
 }
 
-static void new_type(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction close)
-{
-    luaL_newmetatable(L, name);
-    lua_newtable(L);
-    luaL_setfuncs(L, methods, 0);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, close);
-    lua_setfield(L, -2, "__gc");
-#if TRAY_HAVE_CLOSE
-    lua_pushcfunction(L, close);
-    lua_setfield(L, -2, "__close");
-#endif
-    lua_pushliteral(L, "locked");
-    lua_setfield(L, -2, "__metatable");
-    lua_pop(L, 1);
-}
-
 void tray_redis_luaopen(lua_State *L)
 {
     static const luaL_Reg conn_methods[] = {
@@ -349,7 +333,7 @@ void tray_redis_luaopen(lua_State *L)
         { "redis_url", l_redis_url },
         { NULL, NULL }
     };
-    new_type(L, REDIS_MT, conn_methods, l_redis_close);
-    new_type(L, REDIS_LIMITER_MT, limiter_methods, l_redis_limiter_close);
+    tray_lua_newtype(L, REDIS_MT, conn_methods, l_redis_close);
+    tray_lua_newtype(L, REDIS_LIMITER_MT, limiter_methods, l_redis_limiter_close);
     luaL_setfuncs(L, functions, 0);
 }

@@ -110,11 +110,15 @@ function _M.graphql_rate_limited(errs)
   return false
 end
 
-local function scrub(s, secrets)
+--- Replaces every occurrence of the secrets in a string with `[redacted]`.
+-- @param s a string (other values are returned unchanged)
+-- @tparam {string,...} secrets
+-- @return the scrubbed string
+function _M.scrub(s, secrets)
   if type(s) ~= "string" then return s end
   for i = 1, #secrets do
     local secret = secrets[i]
-    if #secret > 0 then
+    if type(secret) == "string" and #secret > 0 then
       local from = 1
       while true do
         local a, b = s:find(secret, from, true)
@@ -130,14 +134,14 @@ end
 -- Every string inside v, at any depth, keys included (a server may echo a
 -- token as a key of a GraphQL error's extensions). `seen` guards against cycles.
 local function scrub_value(v, secrets, seen)
-  if type(v) == "string" then return scrub(v, secrets) end
+  if type(v) == "string" then return _M.scrub(v, secrets) end
   if type(v) ~= "table" or seen[v] then return v end
   seen[v] = true
   local renamed
   for k, x in pairs(v) do
     v[k] = scrub_value(x, secrets, seen)
     if type(k) == "string" then
-      local clean = scrub(k, secrets)
+      local clean = _M.scrub(k, secrets)
       if clean ~= k then
         renamed = renamed or {}
         renamed[k] = clean

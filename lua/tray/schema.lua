@@ -76,8 +76,11 @@ _M.null = cjson.null or setmetatable({}, { __tostring = function() return "null"
 local NULL = _M.null
 local EMPTY_ARRAY = cjson.empty_array -- lightuserdata in openresty's lua-cjson, else nil
 
-local ARRAY_MT = { __name = "tray.schema.array" }
-local OBJECT_MT = { __name = "tray.schema.object" }
+-- The SDK's own markers: `tray.json.array{}` / `tray.json.object{}` (schema.array and
+-- schema.object below are the same functions).
+local tray_json = require "tray.json"
+local ARRAY_MT = getmetatable(tray_json.array())
+local OBJECT_MT = getmetatable(tray_json.object())
 
 --- Metatables that mark a table as a JSON array (keys: metatables, values: true).
 _M.array_mts = { [ARRAY_MT] = true }
@@ -85,27 +88,15 @@ _M.array_mts = { [ARRAY_MT] = true }
 _M.object_mts = { [OBJECT_MT] = true }
 if cjson.array_mt then _M.array_mts[cjson.array_mt] = true end
 if cjson.empty_array_mt then _M.array_mts[cjson.empty_array_mt] = true end
--- tray.json's markers (`json.array{}`, `json.object{}`) mean the same here.
-local has_tray_json, tray_json = pcall(require, "tray.json")
-if has_tray_json then
-  _M.array_mts[getmetatable(tray_json.array())] = true
-  _M.object_mts[getmetatable(tray_json.object())] = true
-end
 local array_mts, object_mts = _M.array_mts, _M.object_mts
 
---- Mark a table as a JSON array (needed only for an empty one).
--- @tparam[opt] table t the table (a new one when absent)
--- @treturn table `t`, with the array marker metatable
-function _M.array(t)
-  return setmetatable(t or {}, ARRAY_MT)
-end
+--- Mark a table as a JSON array (needed only for an empty one): `tray.json.array`.
+-- @function array
+_M.array = tray_json.array
 
---- Mark a table as a JSON object (needed only for an empty one).
--- @tparam[opt] table t the table (a new one when absent)
--- @treturn table `t`, with the object marker metatable
-function _M.object(t)
-  return setmetatable(t or {}, OBJECT_MT)
-end
+--- Mark a table as a JSON object (needed only for an empty one): `tray.json.object`.
+-- @function object
+_M.object = tray_json.object
 
 -- ---------------------------------------------------------------------------------------
 -- Values

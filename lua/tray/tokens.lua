@@ -111,21 +111,6 @@ local function log(src, message)
   if f then pcall(f, "warn", message) end
 end
 
-local function scrub(s, secrets)
-  s = tostring(s)
-  for _, secret in ipairs(secrets) do
-    if type(secret) == "string" and #secret > 0 then
-      local from = 1
-      while true do
-        local a, b = s:find(secret, from, true)
-        if not a then break end
-        s = s:sub(1, a - 1) .. "[redacted]" .. s:sub(b + 1)
-        from = a + 10
-      end
-    end
-  end
-  return s
-end
 
 -- Calls store:method(...) without letting a failure or a raise escape.
 local function store_call(src, method, ...)
@@ -134,7 +119,7 @@ local function store_call(src, method, ...)
   if type(f) ~= "function" then return nil end
   local ok, v, err = pcall(f, store, ...)
   if not ok or (v == nil and err ~= nil) then
-    log(src, "token store " .. method .. " failed: " .. scrub(ok and err or v, src.secrets))
+    log(src, "token store " .. method .. " failed: " .. errors.scrub(tostring(ok and err or v), src.secrets))
     return nil
   end
   return v
@@ -183,7 +168,8 @@ function Source:authorize(stale)
   elseif ok then
     err = err or errors.new("decode", "authorize answered without an accessToken", { operation = "authorize" })
   else
-    err = errors.new("usage", "authorize raised: " .. scrub(res, self.secrets), { operation = "authorize" })
+    err = errors.new("usage", "authorize raised: " .. errors.scrub(tostring(res), self.secrets),
+      { operation = "authorize" })
   end
   pending.token, pending.expires, pending.err, pending.done = token, expires, err, true
   if inflight[key] == pending then inflight[key] = nil end
