@@ -65,16 +65,7 @@ luajit:
 deps: deps-deb deps-node
 
 deps-deb:
-	@missing=$$(for p in $(DEB_PACKAGES); do \
-	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
-	  done); \
-	if [ -n "$$missing" ]; then \
-	  echo "deps: installing $$missing"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq >/dev/null && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
-	    || { echo "deps: apt-get install failed" >&2; exit 1; }; \
-	fi
+	@./tools/apt-install $(DEB_PACKAGES)
 
 deps-node: emulator/node_modules/.installed
 
