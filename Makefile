@@ -121,7 +121,7 @@ soak: deps all
 
 ## bench: build, start the emulator and bench/fixed_server, print the table (also bench/results.md)
 bench: deps all luajit bench-bin
-	@./emulator/with-emulator ./bench/run
+	@./emulator/with-emulator ./spec/with-redis ./bench/run
 
 BENCH_BIN    := build/bench
 BENCH_CFLAGS := -std=c99 $(WARN) -O2
