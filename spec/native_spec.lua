@@ -142,15 +142,7 @@ describe("tray.native", function()
     end)
 
     it("frees transfers still in flight when the multi and the session are collected", function()
-      local f = assert(io.open("/proc/self/stat"))
-      local pid = f:read("*n")
-      f:close()
-      local function open_fds()
-        local p = assert(io.popen("ls /proc/" .. pid .. "/fd | wc -l"))
-        local n = tonumber(p:read("*l"))
-        p:close()
-        return n
-      end
+      local open_fds = require("spec.helpers.proc").fds
       emu.config{ latencyMs = 2000 }
       collectgarbage("collect")
       local before = open_fds()

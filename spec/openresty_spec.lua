@@ -18,13 +18,7 @@ local function shell_ok(cmd)
   return ok == true or ok == 0
 end
 
-local function read_file(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read_file = require("spec.helpers.proc").read_file
 
 local function write_file(path, text, mode)
   local f = assert(io.open(path, "w"))

@@ -355,9 +355,7 @@ describe("security", function()
     local tls_url, tls_pid, ca_file, out_file
 
     setup(function()
-      local f = assert(io.open("/proc/self/stat", "r"))
-      local self_pid = f:read("*n")
-      f:close()
+      local self_pid = assert(require("spec.helpers.proc").pid())
       out_file = os.tmpname()
       -- a second emulator with a self-signed certificate, on a free port; not
       -- under the sanitizers' preload (make check), it is Node.js

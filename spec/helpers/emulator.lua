@@ -12,13 +12,7 @@ local M = {}
 
 M.master_token = os.getenv("TRAY_EMULATOR_MASTER_TOKEN") or "emulator-master-token"
 
-local function self_pid()
-  local f = io.open("/proc/self/stat", "r")
-  if not f then return nil end
-  local pid = f:read("*n")
-  f:close()
-  return pid
-end
+local self_pid = require("spec.helpers.proc").pid
 
 local function start_own()
   local dir = os.tmpname()

@@ -10,13 +10,7 @@ local native = require "tray.native"
 
 local M = {}
 
-local function self_pid()
-  local f = io.open("/proc/self/stat", "r")
-  if not f then return nil end
-  local pid = f:read("*n")
-  f:close()
-  return pid
-end
+local self_pid = require("spec.helpers.proc").pid
 
 local function sh_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
