@@ -10,6 +10,7 @@ describe("tray.native", function()
 
   it("reports its version and the curl it runs on", function()
     assert.matches("^%d+%.%d+%.%d+$", native.VERSION)
+    assert.equal(require("tray").VERSION, native.VERSION) -- csrc/tray.h and lua/tray/init.lua agree
     assert.matches("libcurl/", native.curl_version())
   end)
 

@@ -151,7 +151,7 @@ end
 --- A transport function (the contract of the `transport` option) that runs
 -- each request in nginx's thread pool.
 -- @tparam table o the client's options (`thread_pool`, `timeout`, `connect_timeout`,
--- `ca_file`, `max_body`, `user_agent`, `verify`)
+-- `ca_file`, `max_body`, `user_agent`)
 -- @treturn function `function(req) -> res | nil, kind, message, detail`
 function _M.transport(o)
   local pool = o.thread_pool or _M.defaults.thread_pool
@@ -162,7 +162,7 @@ function _M.transport(o)
     local lines, token = header_lines(req.headers)
     local settings = {
       timeout = req.timeout or o.timeout, connect_timeout = req.connect_timeout or o.connect_timeout,
-      user_agent = ua, ca_file = o.ca_file, max_body = o.max_body, verify = o.verify,
+      user_agent = ua, ca_file = o.ca_file, max_body = o.max_body,
     }
     local deadline = ngx.now() + (settings.timeout or 30)
     while true do

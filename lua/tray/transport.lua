@@ -14,7 +14,7 @@ local native = require "tray.native"
 local errors = require "tray.errors"
 local parallel = require "tray.parallel"
 
-local VERSION = "0.1.0"
+local VERSION = require("tray").VERSION
 
 local _M = {}
 
