@@ -1,8 +1,8 @@
 -- tray inside nginx: examples/openresty run by a real nginx (Debian's nginx +
 -- libnginx-mod-http-lua, LuaJIT build of tray.native) against the emulator.
 --
--- Each describe block starts its own nginx (own prefix in a temp dir, loopback,
--- a free high port) and stops it in teardown, whatever the tests did.
+-- Each describe block starts its own nginx (spec/helpers/nginx.lua: own prefix in
+-- a temp dir, loopback, a free high port) and stops it in teardown, whatever the tests did.
 
 local emu = require "spec.helpers.emulator"
 local native = require "tray.native"
@@ -10,150 +10,16 @@ local json = require "tray.json"
 
 local unpack = table.unpack or unpack -- luacheck: ignore 143
 
-local LUA_MODULE = "/usr/lib/nginx/modules/ngx_http_lua_module.so"
 local SOLUTION = "b3422397-XXXX-XXXX-XXXX-57e7e66771b3" -- seeded, tagged "onboarding"
 
-local function shell_ok(cmd)
-  local ok = os.execute(cmd)
-  return ok == true or ok == 0
-end
-
-local read_file = require("spec.helpers.proc").read_file
-
-local function write_file(path, text, mode)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-  if mode then assert(shell_ok("chmod " .. mode .. " '" .. path .. "'")) end
-end
-
-local ROOT = assert(io.popen("pwd")):read("*l")
-
--- Why nginx cannot run here, or nil when it can.
-local function missing()
-  if not shell_ok("command -v nginx >/dev/null 2>&1") then return "nginx is not installed" end
-  if not io.open(LUA_MODULE, "r") then return "the nginx Lua module (libnginx-mod-http-lua) is not installed" end
-  if not io.open(ROOT .. "/build/luajit/tray/native.so", "r") then
-    return "build/luajit/tray/native.so is missing (make LUA=luajit)"
-  end
-  return nil
-end
-
-local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-
--- A started nginx: { prefix =, port =, url = }; stop() is safe to call twice.
-local Nginx = {}
-Nginx.__index = Nginx
+local nginx = require "spec.helpers.nginx"
+local fire, get = nginx.fire, nginx.get
 
 local function start_nginx(workers)
-  local prefix = assert(io.popen("mktemp -d \"${TMPDIR:-/tmp}/tray-nginx.XXXXXX\"")):read("*l")
-  assert(shell_ok("chmod 755 " .. quote(prefix) .. " && mkdir -p " .. quote(prefix) .. "/conf " ..
-    quote(prefix) .. "/logs " .. quote(prefix) .. "/temp"))
-  local self = setmetatable({ prefix = prefix }, Nginx)
-  -- the token reaches nginx through its environment (a 0600 file sourced by the shell), never argv
-  write_file(prefix .. "/env.sh", table.concat({
-    "export TRAY_MASTER_TOKEN=" .. quote(emu.master_token),
-    "export TRAY_GRAPHQL_URL=" .. quote(emu.graphql_url),
-    "export TRAY_EMBEDDED_URL=" .. quote(emu.url),
-    "export TRAY_SOLUTION_ID=" .. quote(SOLUTION),
-    "export TRAY_PARTNER_ID=acme", "" }, "\n"), "600")
-  local template = assert(read_file(ROOT .. "/examples/openresty/nginx.conf"))
-  math.randomseed(os.time() + math.floor(native.now() * 1000))
-  for _ = 1, 10 do
-    local port = math.random(20000, 32000)
-    local conf = template:gsub("@(%u+)@", function(k)
-      return ({ ROOT = ROOT, PORT = tostring(port), WORKERS = tostring(workers) })[k]
-    end)
-    write_file(prefix .. "/conf/nginx.conf", conf)
-    local started = shell_ok(". " .. quote(prefix .. "/env.sh") .. " && nginx -p " .. quote(prefix) ..
-      " -c conf/nginx.conf -e logs/error.log 2> " .. quote(prefix .. "/logs/start.err"))
-    if started then
-      self.port, self.url = port, "http://127.0.0.1:" .. port
-      return self:wait_ready()
-    end
-    local why = read_file(prefix .. "/logs/start.err") or ""
-    if not why:find("in use", 1, true) then
-      self:stop()
-      error("nginx did not start: " .. why)
-    end
-  end
-  self:stop()
-  error("nginx found no free port")
+  return nginx.start(workers, { TRAY_SOLUTION_ID = SOLUTION, TRAY_PARTNER_ID = "acme" })
 end
 
-function Nginx:pid()
-  local text = read_file(self.prefix .. "/logs/nginx.pid")
-  return text and tonumber(text:match("%d+"))
-end
-
-function Nginx:wait_ready()
-  local s = assert(native.session{ timeout = 2 })
-  for _ = 1, 100 do
-    local status = s:request("GET", self.url .. "/health")
-    if status == 200 then
-      s:close()
-      return self
-    end
-    native.sleep(0.05)
-  end
-  s:close()
-  local log = self:log()
-  self:stop()
-  error("nginx does not answer /health; error.log:\n" .. log)
-end
-
-function Nginx:log()
-  return read_file(self.prefix .. "/logs/error.log") or ""
-end
-
-function Nginx:stop()
-  if not self.prefix then return end
-  local pid = self:pid()
-  if pid then
-    shell_ok("kill -TERM " .. pid .. " 2>/dev/null")
-    for _ = 1, 100 do
-      if not shell_ok("kill -0 " .. pid .. " 2>/dev/null") then break end
-      native.sleep(0.05)
-    end
-    shell_ok("kill -KILL " .. pid .. " 2>/dev/null")
-  end
-  shell_ok("rm -rf " .. quote(self.prefix))
-  self.prefix = nil
-end
-
--- Runs requests concurrently (one multi handle); returns the results by id and
--- the seconds each took. `each(done)` is called while waiting, with the results so far.
-local function fire(urls, timeout, each)
-  local s = assert(native.session{ timeout = timeout })
-  local m = assert(native.multi())
-  local t0 = native.now()
-  for i, url in ipairs(urls) do assert(m:add(s, i, "GET", url, { "Accept: application/json" })) end
-  local done, n, took = {}, 0, {}
-  while n < #urls do
-    local got = assert(m:poll(0.05))
-    for _, r in ipairs(got) do
-      done[r.id] = r
-      took[r.id] = native.now() - t0
-      n = n + 1
-    end
-    if each then each(done, n) end
-    assert(native.now() - t0 < timeout + 5, "requests still running after " .. timeout .. " s")
-  end
-  m:close()
-  s:close()
-  return done, took
-end
-
-local function get(url)
-  local s = assert(native.session{ timeout = 30 })
-  local t0 = native.now()
-  local status, body, headers = s:request("GET", url, { "Accept: application/json" })
-  local took = native.now() - t0
-  s:close()
-  return status, body, headers, took
-end
-
-local why_not = missing()
+local why_not = nginx.missing()
 
 -- ---------------------------------------------------------------------------
 -- tray.ngx on its own, with a stand-in for the `ngx` API: the limiter's

@@ -18,6 +18,15 @@
 -- TRAY_MASTER_TOKEN, TRAY_GRAPHQL_URL / TRAY_REGION, TRAY_EMBEDDED_URL,
 -- TRAY_PARTNER_ID (the config wizard's partner), TRAY_SOLUTION_ID (default:
 -- the first solution tagged "onboarding").
+--
+-- Several nginx hosts on one account: set TRAY_REDIS_URL (redis://host:port/db)
+-- and every worker of every host takes its turns from one bucket in Redis
+-- (tray.redis) instead of the shared dictionary, which stops at one host.
+-- TRAY_RATE_KEY names the bucket (default tray:rl:<digest of the token>@<host>),
+-- TRAY_RATE / TRAY_RATE_BURST set the rate and burst (default 30 / the rate),
+-- TRAY_FLEET_SIZE the number of worker processes sharing the account (each falls
+-- back to 1/N of the rate while Redis is down), TRAY_REDIS_TIMEOUT the seconds a
+-- Redis round trip may block the worker (default 0.1). Unset: the shared dictionary.
 -- @module onboarding
 -- luacheck: globals ngx
 
@@ -50,9 +59,34 @@ local function fail(err, where)
     { error = { kind = err.kind, message = err.message, operation = err.operation } })
 end
 
+-- ngx.log levels for the client's log callback (the Redis limiter's fallback notices, retries).
+local LOG_LEVELS = { warn = ngx.WARN, info = ngx.INFO, retry = ngx.INFO }
+
+-- The rate limit from the environment: nil (tray's default: the shared
+-- dictionary inside nginx) unless one of the variables is set.
+local function rate_limit()
+  local env = {
+    redis = os.getenv("TRAY_REDIS_URL"), key = os.getenv("TRAY_RATE_KEY"),
+    rate = os.getenv("TRAY_RATE"), burst = os.getenv("TRAY_RATE_BURST"),
+    fleet_size = os.getenv("TRAY_FLEET_SIZE"), timeout = os.getenv("TRAY_REDIS_TIMEOUT"),
+  }
+  local rl
+  for k, v in pairs(env) do
+    if v ~= "" then
+      rl = rl or {}
+      -- a value that is not a number stays a string: tray refuses it with a usage error
+      rl[k] = (k == "redis" or k == "key") and v or tonumber(v) or v
+    end
+  end
+  return rl
+end
+
 local function embedded()
   if client then return client end
-  local c, err = tray.embedded.new{}   -- master token and URLs from the environment
+  local c, err = tray.embedded.new{   -- master token and URLs from the environment
+    rate_limit = rate_limit(),
+    log = function(level, message) ngx.log(LOG_LEVELS[level] or ngx.NOTICE, "tray: ", message) end,
+  }
   if not c then return nil, err end
   client = c
   return c

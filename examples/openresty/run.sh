@@ -10,6 +10,9 @@
 # (http://127.0.0.1:8729). Against real Tray, set TRAY_MASTER_TOKEN (and
 # TRAY_REGION or TRAY_GRAPHQL_URL, TRAY_PARTNER_ID, TRAY_SOLUTION_ID) instead: the
 # emulator's URLs and token are only filled in when TRAY_MASTER_TOKEN is unset.
+# Several hosts on one account: TRAY_REDIS_URL (and TRAY_RATE_KEY, TRAY_RATE,
+# TRAY_RATE_BURST, TRAY_FLEET_SIZE, TRAY_REDIS_TIMEOUT) put the rate limit in
+# Redis (see onboarding.lua).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
