@@ -387,28 +387,29 @@ module.exports = function createGraphQL (ctx, opts = {}) {
     return { solutionInstance: instanceView(inst), clientMutationId: cmid(input) }
   }
 
-  function updateSolutionInstance ({ input }, c) {
-    const me = requireUser(c)
-    const inst = getOwnInstance(me, input.solutionInstanceId)
+  // What updateSolutionInstance and upgradeSolutionInstance both take: a name, and auth and
+  // config values replaced per externalId.
+  function applyInstanceInput (inst, input) {
     if (input.instanceName != null) {
       if (input.instanceName === '') throw err.input('instanceName must not be empty')
       inst.name = input.instanceName
     }
-    if (input.enabled != null) inst.enabled = input.enabled
     if (input.authValues) inst.authValues = mergeValues(inst.authValues, input.authValues, 'authId')
     if (input.configValues) inst.configValues = mergeValues(inst.configValues, input.configValues, 'value')
+  }
+
+  function updateSolutionInstance ({ input }, c) {
+    const me = requireUser(c)
+    const inst = getOwnInstance(me, input.solutionInstanceId)
+    applyInstanceInput(inst, input)
+    if (input.enabled != null) inst.enabled = input.enabled
     return { solutionInstance: instanceView(inst), clientMutationId: cmid(input) }
   }
 
   function upgradeSolutionInstance ({ input }, c) {
     const me = requireUser(c)
     const inst = getOwnInstance(me, input.solutionInstanceId)
-    if (input.instanceName != null) {
-      if (input.instanceName === '') throw err.input('instanceName must not be empty')
-      inst.name = input.instanceName
-    }
-    if (input.authValues) inst.authValues = mergeValues(inst.authValues, input.authValues, 'authId')
-    if (input.configValues) inst.configValues = mergeValues(inst.configValues, input.configValues, 'value')
+    applyInstanceInput(inst, input)
     // The instance is now on the solution's newest version.
     inst.versionFlags = { hasNewerVersion: false, requiresUserInputToUpdateVersion: false, requiresSystemInputToUpdateVersion: false }
     return { solutionInstance: instanceView(inst), clientMutationId: cmid(input) }
