@@ -8,7 +8,7 @@
 LUA       ?= lua5.4
 PREFIX    ?= /usr/local
 DESTDIR   ?=
-VERSION   := $(shell sed -n 's/^local VERSION = "\(.*\)"/\1/p' lua/tray/init.lua)
+VERSION   := $(shell sed -n 's/^local VERSION = "\(.*\)"/\1/p' lua/tray/version.lua)
 
 ifeq ($(LUA),luajit)
   LUA_PC     := luajit
@@ -151,8 +151,9 @@ env:
 	@echo "export PATH='$(CURDIR)/bin':\"\$$PATH\""
 
 install: all
-	install -d $(DESTDIR)$(LUA_SHARE)/tray $(DESTDIR)$(LUA_LIB)/tray $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(LUA_SHARE)/tray/backend $(DESTDIR)$(LUA_LIB)/tray $(DESTDIR)$(PREFIX)/bin
 	install -m 0644 lua/tray/*.lua $(DESTDIR)$(LUA_SHARE)/tray/
+	install -m 0644 lua/tray/backend/*.lua $(DESTDIR)$(LUA_SHARE)/tray/backend/
 	install -m 0755 $(MODULE) $(DESTDIR)$(LUA_LIB)/tray/native.so
 	@if [ -d bin ]; then for f in bin/*; do install -m 0755 $$f $(DESTDIR)$(PREFIX)/bin/; done; fi
 

@@ -42,12 +42,10 @@ struct tray_session {
     tray_xfer *pool;
     int pooled;
     long timeout_ms, connect_timeout_ms;
-    char *user_agent, *ca_file;
-    int verify;
+    char *user_agent, *ca_file, *proxy;
     curl_off_t max_body;
     int refs;
     int closed;
-    uint64_t rng;
 };
 
 struct tray_multi {
@@ -144,39 +142,28 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 
 /* ---- sessions ---- */
 
-static uint64_t seed_rng(const void *salt)
+/* Seconds to whole milliseconds for libcurl, never 0 (which libcurl reads as
+ * "no timeout") and never past LONG_MAX (the caller checks the range; this
+ * keeps the conversion defined whatever it is given). */
+static long seconds_to_ms(double seconds)
 {
-    uint64_t seed = 0;
-    FILE *f = fopen("/dev/urandom", "rb");
-    if (f) {
-        if (fread(&seed, sizeof seed, 1, f) != 1)
-            seed = 0;
-        (void)fclose(f); /* read-only: nothing to flush */
-    }
-    seed ^= (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)salt;
-    return seed ? seed : 0x9E3779B97F4A7C15ULL;
+    double ms = seconds * 1000.0;
+    if (!(ms >= 1.0))
+        return 1;
+    if (ms >= 2147483647.0)
+        return 2147483647L;
+    return (long)ms;
 }
 
-static double rng_unit(tray_session *s)
+/* A byte count to curl_off_t without overflow: anything from 2^62 up is "no cap"
+ * in practice and clamps there. */
+static curl_off_t bytes_to_off(double bytes)
 {
-    /* xorshift64*: per-session state, so clients never share it */
-    uint64_t x = s->rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    s->rng = x;
-    return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
-}
-
-double tray_session_backoff(tray_session *s, int attempt, double base, double cap)
-{
-    double ceiling = base;
-    int i;
-    for (i = 0; i < attempt && ceiling < cap; i++)
-        ceiling *= 2;
-    if (ceiling > cap)
-        ceiling = cap;
-    return ceiling * rng_unit(s);
+    if (!(bytes >= 1.0))
+        return 1;
+    if (bytes >= 4611686018427387904.0)
+        return (curl_off_t)4611686018427387904LL;
+    return (curl_off_t)bytes;
 }
 
 static char *dup_or_null(const char *s)
@@ -200,15 +187,14 @@ tray_session *tray_session_new(const tray_session_opts *o, const char **err)
     curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
     curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    s->timeout_ms = (long)(o->timeout * 1000);
-    s->connect_timeout_ms = (long)(o->connect_timeout * 1000);
+    s->timeout_ms = seconds_to_ms(o->timeout);
+    s->connect_timeout_ms = seconds_to_ms(o->connect_timeout);
     s->user_agent = dup_or_null(o->user_agent);
     s->ca_file = dup_or_null(o->ca_file);
-    s->verify = o->verify;
-    s->max_body = (curl_off_t)o->max_body;
+    s->proxy = dup_or_null(o->proxy);
+    s->max_body = bytes_to_off(o->max_body);
     s->refs = 1;
-    s->rng = seed_rng(s);
-    if ((o->user_agent && !s->user_agent) || (o->ca_file && !s->ca_file)) {
+    if ((o->user_agent && !s->user_agent) || (o->ca_file && !s->ca_file) || (o->proxy && !s->proxy)) {
         s->closed = 1;
         tray_session_close(s);
         *err = "out of memory";
@@ -259,6 +245,7 @@ static void session_unref(tray_session *s)
     curl_share_cleanup(s->share);
     free(s->user_agent);
     free(s->ca_file);
+    free(s->proxy);
     free(s);
 }
 
@@ -293,10 +280,13 @@ static CURL *easy_new(tray_session *s, tray_xfer *x)
 #else
     curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, s->verify ? 1L : 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, s->verify ? 2L : 0L);
+    /* TLS verification is always on (libcurl's default, stated here) */
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     if (s->ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, s->ca_file);
+    if (s->proxy)
+        curl_easy_setopt(e, CURLOPT_PROXY, s->proxy);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, s->max_body);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);

@@ -16,7 +16,7 @@ typedef struct {
     double connect_timeout; /* seconds to connect */
     const char *user_agent;
     const char *ca_file;    /* NULL: the system store */
-    int verify;             /* TLS peer and host verification */
+    const char *proxy;      /* NULL: libcurl's proxy variables; "" : no proxy */
     double max_body;        /* bytes; larger responses are refused */
 } tray_session_opts;
 
@@ -48,7 +48,6 @@ typedef struct {
 tray_session *tray_session_new(const tray_session_opts *o, const char **err);
 void tray_session_close(tray_session *s);
 int tray_session_closed(const tray_session *s);
-double tray_session_backoff(tray_session *s, int attempt, double base, double cap);
 
 /* Takes a transfer from the session's pool and configures it for r. On a bad
  * request returns NULL with *kind = "usage" and a message. */

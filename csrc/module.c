@@ -11,6 +11,9 @@
 #include "tray.h"
 
 #include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -83,15 +86,6 @@ static const char *opt_string(lua_State *L, int t, const char *key, int *nul)
         if (!v)
             *nul = 1;
     }
-    lua_pop(L, 1);
-    return v;
-}
-
-static int opt_bool(lua_State *L, int t, const char *key, int dflt)
-{
-    int v;
-    lua_getfield(L, t, key);
-    v = lua_isnil(L, -1) ? dflt : lua_toboolean(L, -1);
     lua_pop(L, 1);
     return v;
 }
@@ -176,12 +170,20 @@ static int l_session(lua_State *L)
     o.ca_file = opt_string(L, 1, "ca_file", &nul);
     if (nul)
         return push_failure(L, "usage", "user_agent or ca_file holds a NUL byte", NULL);
-    o.verify = opt_bool(L, 1, "verify", 1);
+    o.proxy = opt_string(L, 1, "proxy", &nul);
+    if (nul)
+        return push_failure(L, "usage", "user_agent, ca_file or proxy holds a NUL byte", NULL);
+    lua_getfield(L, 1, "verify");
+    if (!lua_isnil(L, -1))
+        return push_failure(L, "usage", "there is no verify option: TLS verification is always on "
+                            "(give ca_file to trust another certificate authority)", NULL);
+    lua_pop(L, 1);
     o.max_body = opt_number(L, 1, "max_body", 64.0 * 1024 * 1024);
     if (!o.user_agent)
         o.user_agent = "tray-lua/" TRAY_NATIVE_VERSION;
-    if (!(o.timeout > 0) || !(o.connect_timeout > 0) || !(o.max_body > 0))
-        return push_failure(L, "usage", "timeout, connect_timeout and max_body must be positive", NULL);
+    if (!(o.timeout >= 0.001) || !(o.connect_timeout >= 0.001) || !(o.max_body >= 1))
+        return push_failure(L, "usage", "timeout and connect_timeout must be at least 0.001 s, "
+                            "max_body at least 1 byte", NULL);
     if (tray_header_unsafe(o.user_agent, strlen(o.user_agent)))
         return push_failure(L, "usage", "user_agent holds a control character", NULL);
     if (curl_init_rc != CURLE_OK)
@@ -224,16 +226,6 @@ static int l_session_request(lua_State *L)
     }
     tray_xfer_release(x);
     return n;
-}
-
-static int l_session_backoff(lua_State *L)
-{
-    tray_session *s = live_session(L, 1);
-    int attempt = (int)luaL_checkinteger(L, 2);
-    double base = luaL_checknumber(L, 3);
-    double cap = luaL_checknumber(L, 4);
-    lua_pushnumber(L, tray_session_backoff(s, attempt < 0 ? 0 : attempt, base, cap));
-    return 1;
 }
 
 static int l_session_close(lua_State *L)
@@ -413,6 +405,50 @@ static int l_now(lua_State *L)
     return 1;
 }
 
+/* Jitter for retry backoffs: one xorshift64* generator for the process, seeded
+ * from /dev/urandom (and the time and pid) on first use and again in a child
+ * after fork (nginx workers fork from the master, which may have loaded this
+ * module: each worker must get its own sequence). A mutex guards it, so any
+ * number of Lua states and threads can draw from it. */
+static pthread_mutex_t rng_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t rng_state;
+static pid_t rng_pid;
+
+static void rng_seed(void)
+{
+    uint64_t seed = 0;
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (f) {
+        if (fread(&seed, sizeof seed, 1, f) != 1)
+            seed = 0;
+        (void)fclose(f); /* read-only: nothing to flush */
+    }
+    seed ^= (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ ((uint64_t)getpid() << 32) ^ (uint64_t)tray_now();
+    rng_state = seed ? seed : 0x9E3779B97F4A7C15ULL;
+    rng_pid = getpid();
+}
+
+static double rng_unit(void)
+{
+    uint64_t x;
+    pthread_mutex_lock(&rng_lock);
+    if (rng_state == 0 || rng_pid != getpid())
+        rng_seed();
+    x = rng_state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    rng_state = x;
+    pthread_mutex_unlock(&rng_lock);
+    return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
+}
+
+static int l_jitter(lua_State *L)
+{
+    lua_pushnumber(L, rng_unit());
+    return 1;
+}
+
 static int l_sleep(lua_State *L)
 {
     tray_sleep(luaL_checknumber(L, 1));
@@ -464,30 +500,6 @@ static int l_digest(lua_State *L)
     return 1;
 }
 
-static const struct {
-    const char *name, *core, *graphql, *embedded;
-} REGIONS[] = {
-    { "us", "https://api.tray.io/core/v1", "https://tray.io/graphql", "https://embedded.tray.io" },
-    { "eu", "https://api.eu1.tray.io/core/v1", "https://eu1.tray.io/graphql", "https://embedded.eu1.tray.io" },
-    { "apac", "https://api.ap1.tray.io/core/v1", "https://ap1.tray.io/graphql", "https://embedded.ap1.tray.io" },
-};
-
-static void push_regions(lua_State *L)
-{
-    size_t i;
-    lua_newtable(L);
-    for (i = 0; i < sizeof REGIONS / sizeof REGIONS[0]; i++) {
-        lua_createtable(L, 0, 3);
-        lua_pushstring(L, REGIONS[i].core);
-        lua_setfield(L, -2, "core");
-        lua_pushstring(L, REGIONS[i].graphql);
-        lua_setfield(L, -2, "graphql");
-        lua_pushstring(L, REGIONS[i].embedded);
-        lua_setfield(L, -2, "embedded");
-        lua_setfield(L, -2, REGIONS[i].name);
-    }
-}
-
 static int l_curl_version(lua_State *L)
 {
     lua_pushstring(L, curl_version());
@@ -515,7 +527,6 @@ int luaopen_tray_native(lua_State *L)
 {
     static const luaL_Reg session_methods[] = {
         { "request", l_session_request },
-        { "backoff", l_session_backoff },
         { "close", l_session_close },
         { "closed", l_session_closed },
         { NULL, NULL }
@@ -539,6 +550,7 @@ int luaopen_tray_native(lua_State *L)
         { "limiter", l_limiter },
         { "now", l_now },
         { "sleep", l_sleep },
+        { "jitter", l_jitter },
         { "retry_after", l_retry_after },
         { "escape", l_escape },
         { "header_safe", l_header_safe },
@@ -555,7 +567,5 @@ int luaopen_tray_native(lua_State *L)
     tray_redis_luaopen(L); /* native.redis, native.redis_limiter, native.redis_url */
     lua_pushliteral(L, TRAY_NATIVE_VERSION);
     lua_setfield(L, -2, "VERSION");
-    push_regions(L);
-    lua_setfield(L, -2, "regions");
     return 1;
 }

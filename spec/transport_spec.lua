@@ -223,12 +223,12 @@ describe("tray.transport", function()
     end)
 
     it("backoff has full jitter under an exponential ceiling", function()
-      local s = assert(native.session{})
+      local c = assert(emu.core{ retry_base = 0.5, retry_cap = 8 })
       for attempt = 0, 6 do
         local ceiling = math.min(8, 0.5 * 2 ^ attempt)
         local lo, hi = math.huge, 0
         for _ = 1, 200 do
-          local d = s:backoff(attempt, 0.5, 8)
+          local d = c.transport:backoff(attempt)
           lo, hi = math.min(lo, d), math.max(hi, d)
         end
         assert.is_true(lo >= 0 and hi <= ceiling)

@@ -14,10 +14,8 @@
 local native = require "tray.native"
 local errors = require "tray.errors"
 local json = require "tray.json"
-local transport = require "tray.transport"
+local client = require "tray.client"
 local pager = require "tray.pager"
-
-local unpack = table.unpack or unpack -- luacheck: ignore 143
 local validation = require "tray.validate"
 
 local _M = {}
@@ -82,8 +80,44 @@ local function sorted_keys(t)
   return keys
 end
 
+-- The OpenAPI path names of a connector call's arguments, and the names used here.
+local CONNECTOR_ALIASES = { connectorName = "connector", connectorVersion = "version" }
+
+-- A connector call's arguments: `{ connector =, version =, ... }` (or `connectorName`,
+-- `connectorVersion`), or positional `(connector, version, { operation =, ... })`.
+local function connector_args(op, ...)
+  local n = select("#", ...)
+  local first, second, third = ...
+  local args = {}
+  if type(first) == "string" then
+    if n > 3 or (third ~= nil and type(third) ~= "table") then
+      return usage(op, op.name .. " takes (connector, version, { operation =, input =, ... }) or one table")
+    end
+    for k, v in pairs(third or {}) do args[k] = v end
+    if args.connector ~= nil or args.version ~= nil then
+      return usage(op, op.name .. ": connector and version are given twice")
+    end
+    args.connector, args.version = first, second
+    return args
+  end
+  if type(first) ~= "table" or n > 1 then return usage(op, op.name .. " takes a table of arguments") end
+  for k, v in pairs(first) do
+    local name = CONNECTOR_ALIASES[k]
+    if name then
+      if first[name] ~= nil and first[name] ~= v then
+        return usage(op, string.format("%s: %s and %s are the same argument: give one", op.name, name, k))
+      end
+      args[name] = v
+    else
+      args[k] = v
+    end
+  end
+  return args
+end
+
 -- Turns the caller's arguments into a table of named arguments.
 local function named_args(op, ...)
+  if op.connector_call then return connector_args(op, ...) end
   local first = ...
   if type(first) == "table" and not json.is_array(first) then
     if select("#", ...) > 1 then return usage(op, op.name .. " takes one table of arguments") end
@@ -106,8 +140,11 @@ end
 function _M.build(op, args)
   for _, k in ipairs(sorted_keys(args)) do
     if not op.accepts[k] then
-      return usage(op, string.format("%s does not take %q (it takes: %s)", op.name, k,
-        table.concat(sorted_keys(op.accepts), ", ")))
+      local takes = sorted_keys(op.accepts)
+      if #takes == 0 then
+        return usage(op, string.format("%s takes no arguments (got %q)", op.name, k))
+      end
+      return usage(op, string.format("%s does not take %q (it takes: %s)", op.name, k, table.concat(takes, ", ")))
     end
   end
   local path = op.path:gsub("{(%w+)}", function(p)
@@ -141,13 +178,6 @@ function _M.build(op, args)
   return path, text
 end
 
-local function redirect_error(headers, status, op)
-  local location = type(headers) == "table" and headers.location or ""
-  local host = location:match("^%a[%w+.-]*://([^/?#]+)") or "the same host"
-  return errors.fail("http", string.format("unexpected redirect (HTTP %d) to %s; redirects are not followed",
-    status, host), { status = status, operation = op.name })
-end
-
 --- Decodes a REST answer into the method's result or an error.
 -- @tparam table op the row
 -- @tparam number status
@@ -171,7 +201,7 @@ function _M.decode(op, status, body, headers)
     end
     return value
   end
-  if status >= 300 and status < 400 then return redirect_error(headers, status, op) end
+  if status >= 300 and status < 400 then return client.redirect_error(headers, status, op.name) end
   local decoded = json.decode(body)
   local message, code = errors.rest_message(decoded)
   local kind = errors.kind_for_status(status)
@@ -204,37 +234,41 @@ for _, op in ipairs(_M.OPERATIONS) do
 end
 
 --- Creates a REST client.
--- @tparam[opt] table opts `token` (or `TRAY_TOKEN`), `region` ("us", "eu", "apac"; or
--- `TRAY_REGION`), `base_url` (or `TRAY_CORE_URL`; overrides the region), `timeout`,
--- `connect_timeout`, `rate_limit`, `max_retries`, `user_agent`, `transport`, `ca_file`,
--- `max_body`, `retry_base`, `retry_cap`, `max_retry_wait`, `log`; validated connector calls
--- (see `tray.validate`): `validate` (true: check every `call_connector` input first),
--- `schema_ttl` (seconds, default 600), `schema_clock`, `schema_options`, `validator`
+-- @tparam[opt] table opts `token` (or `TRAY_TOKEN`), `region` ("us", "eu", "apac", also
+-- "eu1", "ap1", any case; or `TRAY_REGION`), `base_url` (or `TRAY_CORE_URL`; an explicit
+-- `region` beats `TRAY_CORE_URL`), and the options every client takes (see `tray.client`:
+-- `timeout`, `connect_timeout`, `rate_limit`, `max_retries`, `user_agent`, `transport`,
+-- `backend`, `ca_file`, `proxy`, `max_body`, `retry_base`, `retry_cap`, `max_retry_wait`,
+-- `log`, `on_request`, `on_response`); validated connector calls (see `tray.validate`):
+-- `validate` (true: check every `call_connector` input first), `schema_ttl` (seconds,
+-- default 600), `schema_clock`, `schema_options`, `validator`. An unknown option is a
+-- `usage` error.
 -- @treturn ?table the client
 -- @treturn ?table a `usage` error
 function _M.new(opts)
   opts = opts or {}
-  if type(opts) ~= "table" then return errors.fail("usage", "tray.core.new takes a table of options") end
-  local o, err = transport.options(opts)
+  local o, err = client.options(opts, "core", "tray.core.new")
   if not o then return nil, err end
   err = validation.check_options(opts, "tray.core.new", true)
   if err then return nil, err end
-  local token
-  token, err = transport.check_token(opts.token or os.getenv("TRAY_TOKEN"), "token")
-  if not token then return nil, err end
-  local region = opts.region or os.getenv("TRAY_REGION") or "us"
-  if not native.regions[region] then
-    return errors.fail("usage", "unknown region " .. tostring(region) .. " (us, eu or apac)")
+  local sources = {}
+  local token = opts.token
+  if token == nil then
+    token = os.getenv("TRAY_TOKEN")
+    if token ~= nil then sources.token = "TRAY_TOKEN" end
   end
-  local base_url, host = transport.check_base_url(
-    opts.base_url or os.getenv("TRAY_CORE_URL") or native.regions[region].core, "base_url")
+  token, err = client.check_token(token, "token")
+  if not token then return nil, err end
+  local region, urls = client.region(opts, sources)
+  if not region then return nil, urls end
+  local base_url, host = client.url(opts, { "base_url" }, "TRAY_CORE_URL", "core", urls, sources)
   if not base_url then return nil, host end
-  local t
-  t, err = transport.new(o, token, host)
-  if not t then return nil, err end
-  return validation.attach(setmetatable({
-    base_url = base_url, region = region, transport = t,
-  }, Core), opts, true)
+  local self = setmetatable({ base_url = base_url, region = region, sources = sources, client_name = "tray.core" },
+    Core)
+  local ok
+  ok, err = client.connect(self, o, token, host)
+  if not ok then return nil, err end
+  return validation.attach(self, opts, true)
 end
 
 --- Checks a connector input against its operation's input schema, without calling it
@@ -280,28 +314,7 @@ function Core:each(name, ...)
   end)
 end
 
---- All elements of a list operation across pages.
--- @tparam string name a list operation
--- @param ... its arguments
--- @treturn ?table the elements
--- @treturn ?table the error
-function Core:all(name, ...)
-  local args = { ... }
-  local n = select("#", ...)
-  return pager.collect(function() return self:each(name, unpack(args, 1, n)) end)
-end
-
---- Request counters of this client: `{ requests =, retries =, failures = }`.
--- @treturn table
-function Core:stats()
-  return self.transport.stats
-end
-
---- Closes the client's connections (also done at garbage collection).
-function Core:close()
-  self.transport:close()
-end
-
+client.finish(Core, "tray.core")
 _M.Client = Core
 
 return _M

@@ -18,9 +18,10 @@ local native = require "tray.native"
 local errors = require "tray.errors"
 local json = require "tray.json"
 local gql = require "tray.graphql"
-local transport = require "tray.transport"
+local client = require "tray.client"
 local pager = require "tray.pager"
 local validation = require "tray.validate"
+local tokens = require "tray.tokens"
 
 local _M = {}
 
@@ -377,12 +378,7 @@ end
 -- @return data
 -- @treturn ?table the error
 function _M.decode(status, body, headers, operation)
-  if status >= 300 and status < 400 then
-    local location = type(headers) == "table" and headers.location or ""
-    local host = location:match("^%a[%w+.-]*://([^/?#]+)") or "the same host"
-    return errors.fail("http", string.format("unexpected redirect (HTTP %d) to %s; redirects are not followed",
-      status, host), { status = status, operation = operation })
-  end
+  if status >= 300 and status < 400 then return client.redirect_error(headers, status, operation) end
   local doc, why = json.decode(body)
   if status < 200 or status >= 300 then
     local message = errors.rest_message(doc)
@@ -643,15 +639,6 @@ function Embedded:each(name, opts)
   end)
 end
 
---- All the nodes of a connection query, across every page.
--- @tparam string name
--- @tparam[opt] table opts as for `each`
--- @treturn ?table the nodes
--- @treturn ?table the error
-function Embedded:all(name, opts)
-  return pager.collect(function() return self:each(name, opts) end)
-end
-
 local function url_part(v, name, what)
   if type(v) ~= "string" or v == "" then
     return nil, string.format("%s needs %s (a non-empty string)", what, name)
@@ -727,7 +714,7 @@ end
 -- @treturn ?table the user client
 -- @treturn ?table a `usage` error
 function Embedded:as_user(access_token)
-  local token, err = transport.check_token(access_token, "the user token")
+  local token, err = client.check_token(access_token, "the user token")
   if not token then return nil, err end
   local c = setmetatable({}, Embedded)
   for k, v in pairs(self) do c[k] = v end
@@ -745,7 +732,7 @@ end
 -- @treturn ?table the user client
 -- @treturn ?table the error (`auth` on a user-token client, before any request)
 function Embedded:for_user(user_id, opts)
-  return require("tray.tokens").for_user(self, user_id, opts)
+  return tokens.for_user(self, user_id, opts)
 end
 
 --- Checks a connector input against its operation's input schema, without calling it,
@@ -768,36 +755,28 @@ function Embedded:operation_fields(a)
   return validation.operation_fields(self, a)
 end
 
---- Request counters of this client: `{ requests =, retries =, failures = }`.
--- @treturn table
-function Embedded:stats()
-  return self.transport.stats
-end
-
---- Closes the client's connections (also done at garbage collection).
-function Embedded:close()
-  self.transport:close()
-end
-
 --- Creates a GraphQL client.
 -- @tparam[opt] table opts `master_token` or `user_token` (or `TRAY_MASTER_TOKEN`,
--- `TRAY_USER_TOKEN`), `region` (or `TRAY_REGION`), `endpoint` (or `TRAY_GRAPHQL_URL`;
--- overrides the region), `embedded_url` (or `TRAY_EMBEDDED_URL`: the config wizard
--- host; defaults to the region's), and the options every client takes (`timeout`,
--- `connect_timeout`, `rate_limit`, `max_retries`, `user_agent`, `transport`, `ca_file` ...);
--- validated connector calls (see `tray.validate`): `validator` (a `tray.core` client, whose
--- schema cache is shared, or `{ schemas = { ["connector@version/operation"] = inputSchema },
--- core = client? }`), `validate` (true: check every call first; needs `validator`),
--- `schema_ttl`, `schema_clock`, `schema_options`
+-- `TRAY_USER_TOKEN`), `region` ("us", "eu", "apac", also "eu1", "ap1", any case; or
+-- `TRAY_REGION`), `base_url` (alias `endpoint`; or `TRAY_GRAPHQL_URL`; an explicit
+-- `region` beats the environment), `embedded_url` (or `TRAY_EMBEDDED_URL`: the config
+-- wizard host; defaults to the region's), `token_store`, `token_margin` (see
+-- `tray.tokens`), and the options every client takes (see `tray.client`: `timeout`,
+-- `connect_timeout`, `rate_limit`, `max_retries`, `user_agent`, `transport`, `backend`,
+-- `ca_file`, `proxy`, `log`, `on_request`, `on_response` ...); validated connector calls
+-- (see `tray.validate`): `validator` (a `tray.core` client, whose schema cache is shared,
+-- or `{ schemas = { ["connector@version/operation"] = inputSchema }, core = client? }`),
+-- `validate` (true: check every call first; needs `validator`), `schema_ttl`,
+-- `schema_clock`, `schema_options`. An unknown option is a `usage` error.
 -- @treturn ?table the client
 -- @treturn ?table a `usage` error
 function _M.new(opts)
   opts = opts or {}
-  if type(opts) ~= "table" then return errors.fail("usage", "tray.embedded.new takes a table of options") end
-  local o, err = transport.options(opts)
+  local o, err = client.options(opts, "embedded", "tray.embedded.new")
   if not o then return nil, err end
   err = validation.check_options(opts, "tray.embedded.new", false)
   if err then return nil, err end
+  local sources = {}
   local token, kind
   if opts.master_token ~= nil then
     token, kind = opts.master_token, "master"
@@ -805,28 +784,30 @@ function _M.new(opts)
     token, kind = opts.user_token, "user"
   elseif os.getenv("TRAY_MASTER_TOKEN") then
     token, kind = os.getenv("TRAY_MASTER_TOKEN"), "master"
+    sources.token = "TRAY_MASTER_TOKEN"
   else
     token, kind = os.getenv("TRAY_USER_TOKEN"), "user"
+    if token ~= nil then sources.token = "TRAY_USER_TOKEN" end
   end
-  token, err = transport.check_token(token, kind == "master" and "master_token" or "master_token or user_token")
+  token, err = client.check_token(token, kind == "master" and "master_token" or "master_token or user_token")
   if not token then return nil, err end
-  local region = opts.region or os.getenv("TRAY_REGION") or "us"
-  local urls = native.regions[region]
-  if not urls then return errors.fail("usage", "unknown region " .. tostring(region) .. " (us, eu or apac)") end
-  local endpoint, host = transport.check_base_url(opts.endpoint or os.getenv("TRAY_GRAPHQL_URL") or urls.graphql,
-    "endpoint")
+  local region, urls = client.region(opts, sources)
+  if not region then return nil, urls end
+  local endpoint, host = client.url(opts, { "base_url", "endpoint" }, "TRAY_GRAPHQL_URL", "graphql", urls, sources)
   if not endpoint then return nil, host end
-  local embedded_url, eerr = transport.check_base_url(
-    opts.embedded_url or os.getenv("TRAY_EMBEDDED_URL") or urls.embedded, "embedded_url")
+  local embedded_url, eerr = client.url(opts, { "embedded_url" }, "TRAY_EMBEDDED_URL", "embedded", urls, sources)
   if not embedded_url then return nil, eerr end
-  local t
-  t, err = transport.new(o, token, host)
-  if not t then return nil, err end
-  return validation.attach(setmetatable({
-    endpoint = endpoint, embedded_url = embedded_url, region = region, transport = t, token_kind = kind,
-  }, Embedded), opts, false)
+  local self = setmetatable({
+    endpoint = endpoint, embedded_url = embedded_url, region = region, token_kind = kind, sources = sources,
+    client_name = "tray.embedded",
+  }, Embedded)
+  local ok
+  ok, err = client.connect(self, o, token, host)
+  if not ok then return nil, err end
+  return validation.attach(self, opts, false)
 end
 
+client.finish(Embedded, "tray.embedded")
 _M.Client = Embedded
 
 return _M

@@ -2,7 +2,8 @@
 -- from HTTP statuses, REST error bodies and GraphQL errors to error kinds.
 --
 -- An error is a table with `kind`, `message` and, where they apply, `status`,
--- `errors`, `retry_after`, `operation`, `output`, `body`. `tostring(err)` is one
+-- `errors`, `retry_after`, `operation`, `output`, `body`, `attempts` (requests sent),
+-- `request_id` (the server's, when it sent one). `tostring(err)` is one
 -- line. No field ever holds a token: `redact` scrubs them before an error leaves
 -- a client.
 -- @module tray.errors
@@ -23,6 +24,7 @@ _M.KINDS = {
   network = "the request could not be completed",
   timeout = "the request took longer than the timeout",
   decode = "a body that is not the JSON it should be",
+  internal = "a failure inside the SDK (a bug, a raise inside a pager); not the caller's mistake",
 }
 
 local Error = {}

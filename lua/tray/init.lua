@@ -8,15 +8,11 @@
 -- Submodules load on first use, so `require "tray"` stays cheap.
 -- @module tray
 
-local VERSION = "0.1.0"
-
-local native = require "tray.native"
-
 local _M = {
-  --- The SDK version (also sent in the `User-Agent` as `tray-lua/<version>`).
-  VERSION = VERSION,
-  --- Base URLs per region: `tray.regions.eu.core`, `.graphql`, `.embedded`.
-  regions = native.regions,
+  --- The SDK version (also sent in the `User-Agent` as `tray-lua/<version>`; defined in `tray.version`).
+  VERSION = require "tray.version",
+  --- Base URLs per region: `tray.regions.eu.core`, `.graphql`, `.embedded` (see `tray.regions`).
+  regions = require("tray.regions").URLS,
 }
 
 local lazy = {

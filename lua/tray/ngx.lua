@@ -92,7 +92,7 @@ end
 local blocking_sessions = {}
 local function send_blocking(settings, method, url, lines, body, token)
   local key = table.concat({ tostring(settings.timeout), tostring(settings.connect_timeout),
-    tostring(settings.max_body), tostring(settings.verify), settings.ca_file or "", settings.user_agent }, "\0")
+    tostring(settings.max_body), settings.ca_file or "", settings.user_agent }, "\0")
   local s = blocking_sessions[key]
   if not s then
     local kind, msg

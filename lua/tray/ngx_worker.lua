@@ -22,7 +22,7 @@ local sessions, count = {}, 0
 
 local function session_for(o)
   local key = table.concat({
-    tostring(o.timeout), tostring(o.connect_timeout), tostring(o.max_body), tostring(o.verify),
+    tostring(o.timeout), tostring(o.connect_timeout), tostring(o.max_body),
     o.ca_file or "", o.user_agent or "",
   }, "\0")
   local s = sessions[key]
@@ -34,7 +34,7 @@ local function session_for(o)
   local kind, msg
   s, kind, msg = native.session{
     timeout = o.timeout, connect_timeout = o.connect_timeout, user_agent = o.user_agent,
-    ca_file = o.ca_file, max_body = o.max_body, verify = o.verify,
+    ca_file = o.ca_file, max_body = o.max_body,
   }
   if not s then return nil, kind, msg end
   sessions[key] = s
@@ -44,7 +44,7 @@ end
 
 --- Sends one request with this VM's session for the settings `o` (runs in a
 -- thread-pool thread; blocking there is the point).
--- @tparam table o `{ timeout =, connect_timeout =, user_agent =, ca_file =, max_body =, verify = }`
+-- @tparam table o `{ timeout =, connect_timeout =, user_agent =, ca_file =, max_body = }`
 -- @tparam string method
 -- @tparam string url
 -- @tparam table headers array of `"Name: value"` lines (no Authorization)

@@ -49,7 +49,7 @@ function _M.collect(make_iterator)
   end)
   if ok then return out end
   if errors.is(err) then return nil, err end
-  return errors.fail("usage", tostring(err))
+  return errors.fail("internal", tostring(err))
 end
 
 return _M

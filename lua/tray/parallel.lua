@@ -56,7 +56,7 @@ end
 -- false when this phase cannot spawn light threads (then the loop below runs).
 local function run_light_threads(tasks, n, concurrency, results, errs)
   local ngx = ngx -- luacheck: ignore 113
-  if type(ngx) ~= "table" or type(ngx.run_worker_thread) ~= "function" or type(ngx.thread) ~= "table" then
+  if type(ngx) ~= "table" or type(ngx.socket) ~= "table" or type(ngx.thread) ~= "table" then
     return false
   end
   local next_task = 1

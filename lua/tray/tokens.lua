@@ -23,7 +23,6 @@
 
 local native = require "tray.native"
 local errors = require "tray.errors"
-local parallel = require "tray.parallel"
 
 local _M = {}
 
@@ -88,8 +87,6 @@ end
 -- Helpers
 
 local default_stores = setmetatable({}, { __mode = "k" }) -- master client -> memory store
-local inflight = {}                                      -- key -> { done, token, expires, err, sched }
-local WAIT_LIMIT = 300                                   -- seconds to wait for another task's authorize
 
 local function usage(message)
   return errors.fail("usage", message, { operation = "for_user" })
@@ -142,38 +139,31 @@ function Source:from_store(stale)
   return nil
 end
 
--- Authorizes (one request per key at a time: a second caller waits for the first).
-function Source:authorize(stale)
-  local key = self.key
-  local pending = inflight[key]
-  local sched = parallel.current()
-  if pending and sched and pending.sched == sched then
-    -- another task of this tray.parallel run is authorizing this user: wait for it
-    local t, deadline = self.master.transport, native.now() + WAIT_LIMIT
-    while not pending.done and native.now() < deadline do t:wait(0.005) end
-    if pending.done then
-      if pending.token and pending.token ~= stale then return pending.token, pending.expires end
-      if not pending.token then return nil, pending.err end
-    end
-  end
-  pending = { done = false, sched = sched }
-  inflight[key] = pending
+-- Calls authorize and keeps the token in the store.
+function Source:fetch()
   local ok, res, err = pcall(self.master.authorize, self.master, { userId = self.user_id })
-  local token, expires
   if ok and type(res) == "table" and type(res.accessToken) == "string" and res.accessToken ~= "" then
-    token = res.accessToken
-    expires = math.floor(self.clock() + self.ttl)
+    local token = res.accessToken
+    local expires = math.floor(self.clock() + self.ttl)
     local ttl = math.floor(expires - self.margin - self.clock())
-    if ttl >= 1 then store_call(self, "set", key, encode(token, expires), ttl) end
+    if ttl >= 1 then store_call(self, "set", self.key, encode(token, expires), ttl) end
+    return token, expires
   elseif ok then
-    err = err or errors.new("decode", "authorize answered without an accessToken", { operation = "authorize" })
-  else
-    err = errors.new("usage", "authorize raised: " .. errors.scrub(tostring(res), self.secrets),
-      { operation = "authorize" })
+    return nil, err or errors.new("decode", "authorize answered without an accessToken", { operation = "authorize" })
   end
-  pending.token, pending.expires, pending.err, pending.done = token, expires, err, true
-  if inflight[key] == pending then inflight[key] = nil end
-  if not token then return nil, err end
+  return nil, errors.new("internal", "authorize raised: " .. errors.scrub(tostring(res), self.secrets),
+    { operation = "authorize" })
+end
+
+-- Authorizes once per key at a time, in every runtime: callers arriving while a
+-- fetch runs wait for it and share its token (the backend's single flight).
+function Source:authorize(stale)
+  local backend = self.master.transport.backend
+  local token, expires = backend:once("tray.tokens:" .. self.key, function() return self:fetch() end)
+  if token and token == stale then
+    -- the flight we joined had fetched the token that was just refused: fetch anew
+    token, expires = backend:once("tray.tokens:" .. self.key, function() return self:fetch() end)
+  end
   return token, expires
 end
 
@@ -195,12 +185,15 @@ end
 -- ---------------------------------------------------------------------------
 -- The user client
 
-local UserClient -- built on first use (tray.embedded must be loaded first)
+local user_classes = setmetatable({}, { __mode = "k" }) -- client class -> its user-client class
 
-local function user_client_class()
+-- The class of a for_user client: the master client's class, with a `send` that
+-- keeps the token fresh (built once per class; this module never requires tray.embedded).
+local function user_client_class(Embedded)
+  local UserClient = user_classes[Embedded]
   if UserClient then return UserClient end
-  local Embedded = require("tray.embedded").Client
   UserClient = setmetatable({}, { __index = Embedded })
+  user_classes[Embedded] = UserClient
   UserClient.__index = UserClient
 
   --- Sends a request (every request of an Embedded client goes through `send`):
@@ -295,7 +288,7 @@ function _M.for_user(emb, user_id, opts)
   if not client then return nil, err end
   src:use(client, token, expires)
   client.token_source = src
-  return setmetatable(client, user_client_class())
+  return setmetatable(client, user_client_class(getmetatable(emb)))
 end
 
 return _M

@@ -26,7 +26,6 @@ local native = require "tray.native"
 local errors = require "tray.errors"
 local json = require "tray.json"
 local schema = require "tray.schema"
-local parallel = require "tray.parallel"
 
 local _M = {}
 
@@ -90,7 +89,7 @@ function _M.new(opts)
   if why then return usage(why) end
   return setmetatable({
     core = opts.core, schemas = opts.schemas, ttl = opts.ttl or _M.DEFAULT_TTL, clock = opts.clock or native.now,
-    schema_options = opts.schema_options, cache = {}, inflight = {},
+    schema_options = opts.schema_options, cache = {},
     -- `fetches`: operation lists fetched; `hits`: lookups answered from the cache
     stats = { fetches = 0, hits = 0 },
   }, Validator)
@@ -114,8 +113,8 @@ local function cached(self, key)
 end
 
 --- The operations of a connector version, `{ [name] = operation }`, from the cache or fetched.
--- Inside `tray.parallel`, a task that needs a list another task is already fetching waits
--- for it rather than fetching it again.
+-- A caller that needs a list another caller is already fetching waits for it rather than
+-- fetching it again (the core client's backend's single flight, in every runtime).
 -- @tparam string connector
 -- @tparam string version
 -- @treturn ?table the operations by name (each as the API lists it: `name`, `inputSchema`, ...)
@@ -127,17 +126,18 @@ function Validator:operations(connector, version)
   local key = connector .. "@" .. version
   local ops = cached(self, key)
   if ops then return ops end
-  local sched = parallel.current()
-  if sched and self.inflight[key] then
-    local deadline = native.now() + 60
-    while self.inflight[key] and native.now() < deadline do sched:sleep(0.002) end
-    ops = cached(self, key)
-    if ops then return ops end
+  local core = self.core
+  local function fetch()
+    self.stats.fetches = self.stats.fetches + 1
+    return core:list_connector_operations(connector, version)
   end
-  self.inflight[key] = true
-  self.stats.fetches = self.stats.fetches + 1
-  local body, err = self.core:list_connector_operations(connector, version)
-  self.inflight[key] = nil
+  local backend = type(core) == "table" and type(core.transport) == "table" and core.transport.backend
+  local body, err
+  if backend then
+    body, err = backend:once("tray.validate:" .. tostring(self) .. ":" .. key, fetch)
+  else
+    body, err = fetch()
+  end
   if not body then return nil, err end
   local elements = type(body) == "table" and body.elements
   if type(elements) ~= "table" then
