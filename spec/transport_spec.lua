@@ -236,4 +236,53 @@ describe("tray.transport", function()
       end
     end)
   end)
+
+  describe("single flight (backend:once)", function()
+    local function count(field)
+      return emu.stats().byRoute["POST /graphql " .. field] or 0
+    end
+
+    it("50 tray.parallel tasks that need the same expired user token make one authorize call", function()
+      local tray = require "tray"
+      local emb = emu.embedded()
+      local user_id = assert(emb:create_external_user{ name = "Ada", externalUserId = "ada-50" }).userId
+      local now = 1700000000
+      local user = assert(emb:for_user(user_id, { clock = function() return now end }))
+      now = now + 3 * 24 * 3600 -- the token has expired
+      emu.clear_requests()
+      local before = count("authorize")
+      local tasks = {}
+      for i = 1, 50 do
+        tasks[i] = function() return user:solution_instances{ first = 1 } end
+      end
+      local values, errs = tray.parallel(tasks, { concurrency = 50 })
+      for i = 1, 50 do
+        assert.is_nil(errs[i])
+        assert.is_table(values[i])
+      end
+      assert.equal(1, count("authorize") - before)
+    end)
+
+    it("a backend's once runs the function once for callers that arrive while it runs", function()
+      local tray = require "tray"
+      local backend = emu.core().transport.backend
+      local runs = 0
+      local tasks = {}
+      for i = 1, 20 do
+        tasks[i] = function()
+          return backend:once("k", function()
+            runs = runs + 1
+            backend:sleep(0.05)
+            return "v" .. runs, i
+          end)
+        end
+      end
+      local values = tray.parallel(tasks, { concurrency = 20 })
+      assert.equal(1, runs)
+      for i = 1, 20 do assert.equal("v1", values[i]) end
+      -- outside a run (blocking), once simply runs the function
+      assert.equal("v2", (backend:once("k", function() runs = runs + 1 return "v" .. runs end)))
+    end)
+  end)
 end)
+

@@ -182,10 +182,21 @@ function _M.suggest(name, candidates)
   if type(name) ~= "string" then return {} end
   local lname = name:lower()
   local limit = math.max(2, math.floor(#name / 3))
+  local words = {}
+  for w in lname:gmatch("[^_]+") do words[#words + 1] = w end
+  -- every word of the name in the candidate ("create_user" -> "create_external_user")
+  local function has_words(c)
+    if #words < 2 then return false end
+    for _, w in ipairs(words) do
+      if not ("_" .. c .. "_"):find("_" .. w .. "_", 1, true) then return false end
+    end
+    return true
+  end
   local scored = {}
   for _, c in ipairs(candidates) do
-    local d = distance(lname, c:lower(), limit)
-    if d > limit and #lname >= 4 and (c:lower():find(lname, 1, true) or lname:find(c:lower(), 1, true)) then
+    local lc = c:lower()
+    local d = distance(lname, lc, limit)
+    if d > limit and ((#lname >= 4 and (lc:find(lname, 1, true) or lname:find(lc, 1, true))) or has_words(lc)) then
       d = limit
     end
     if d <= limit then scored[#scored + 1] = { c, d } end
@@ -350,7 +361,7 @@ function _M.connect(self, o, token, host)
     backend:close()
     return nil, err
   end
-  self.transport = transport.new(o, token, backend, lim)
+  self.transport = transport.new(o, token, backend, lim, lim ~= nil and lim ~= o.rate_limit)
   return self
 end
 
@@ -424,8 +435,9 @@ local FIELDS = {
 -- the closest methods when an unknown one is called.
 -- @tparam table Class the class (its `__index` is set here)
 -- @tparam string label "tray.core" or "tray.embedded"
+-- @tparam string short what the docs call such a client ("core", "emb")
 -- @treturn table Class
-function _M.finish(Class, label)
+function _M.finish(Class, label, short)
   for k, f in pairs(Shared) do
     if Class[k] == nil then Class[k] = f end
   end
@@ -436,8 +448,8 @@ function _M.finish(Class, label)
       names[#names + 1] = name
       Class[name] = function(self, ...)
         if type(self) ~= "table" or self.__tray_client ~= true then
-          local _, err = usage(string.format("call %s as client:%s(...) (with a colon), not client.%s(...)",
-            name, name, name), { operation = name })
+          local _, err = usage(string.format("call it with a colon: %s:%s(...), not %s.%s(...)",
+            short, name, short, name), { operation = name })
           if name == "each" then error(err, 2) end
           return nil, err
         end

@@ -314,7 +314,7 @@ function Core:each(name, ...)
   end)
 end
 
-client.finish(Core, "tray.core")
+client.finish(Core, "tray.core", "core")
 _M.Client = Core
 
 return _M

@@ -807,7 +807,7 @@ function _M.new(opts)
   return validation.attach(self, opts, false)
 end
 
-client.finish(Embedded, "tray.embedded")
+client.finish(Embedded, "tray.embedded", "emb")
 _M.Client = Embedded
 
 return _M

@@ -36,8 +36,10 @@ Transport.__index = Transport
 -- @tparam string token the bearer token
 -- @tparam table backend see `tray.backend`
 -- @tparam ?table limiter an object with `:reserve()` (nil: no limiting)
+-- @tparam ?boolean own_limiter true when the limiter was made for this client (it is
+--   closed with it; a caller's own limiter object is left alone)
 -- @treturn table the transport
-function _M.new(o, token, backend, limiter)
+function _M.new(o, token, backend, limiter, own_limiter)
   return setmetatable({
     opts = o,
     token = token,
@@ -45,7 +47,7 @@ function _M.new(o, token, backend, limiter)
     stats = { requests = 0, retries = 0, failures = 0 },
     backend = backend,
     limiter = limiter,
-    state = { closed = false },
+    state = { closed = false, own_limiter = own_limiter },
   }, Transport)
 end
 
@@ -207,6 +209,8 @@ function Transport:close()
   if self.state.closed then return end
   self.state.closed = true
   self.backend:close()
+  local lim = self.limiter
+  if self.state.own_limiter and lim and lim.close then pcall(lim.close, lim) end
 end
 
 return _M
