@@ -362,6 +362,8 @@ local function per_request()
     { key = "native", name = "tray.native `session:request` alone (the C core from Lua 5.4, same bytes)",
       samples = {} },
     { key = "c", name = "C + libcurl, one reused easy handle (bench/curl_loop.c, -O2)", samples = {} },
+    { key = "cmin", name = "C + libcurl, minimal: reused handle, POSTFIELDS, discarding callback (BENCH_MINIMAL=1)",
+      samples = {} },
     { key = "luasocket", name = "LuaSocket socket.http + lua-cjson, Lua 5.4", samples = {} },
     { key = "cli", name = "`curl` command per request (posix_spawn, no shell)", samples = {} },
   }
@@ -377,6 +379,13 @@ local function per_request()
     sdk = function() return sdk_loop(emb, n_fast, warm) end,
     native = function() return native_loop(server, body, n_fast, warm) end,
     sdkjit = function() return run_case(luajit, "sdk", server, n_fast, warm).samples end,
+    cmin = function()
+      local cmd = string.format("BENCH_MINIMAL=1 BENCH_TOKEN=%s %s/curl_loop %s %s %d %d %s", shell_quote(TOKEN),
+        bin, shell_quote(server .. "/graphql"), shell_quote(body_file), n_fast, warm, shell_quote(UA))
+      local text, ok = read_command(cmd)
+      if not ok then error("bench: curl_loop (minimal) failed") end
+      return parse_samples(text)
+    end,
     c = function()
       local cmd = string.format("BENCH_TOKEN=%s %s/curl_loop %s %s %d %d %s", shell_quote(TOKEN), bin,
         shell_quote(server .. "/graphql"), shell_quote(body_file), n_fast, warm, shell_quote(UA))
@@ -542,6 +551,12 @@ local function render(res)
     goal("SDK per request within 1.3x of the C libcurl loop, and faster than LuaSocket",
       string.format("Lua 5.4 %sx%s; LuaSocket %sx", fmt(sdk, 2), jit and (", LuaJIT " .. fmt(jit, 2) .. "x") or "",
         fmt(ls, 2)), sdk <= 1.3 and by.sdk.median < by.luasocket.median)
+    if by.cmin and by.cmin.ratio then
+      local msdk, mjit = sdk / by.cmin.ratio, jit and jit / by.cmin.ratio
+      goal("SDK per request within 1.3x (Lua 5.4) / 1.15x (LuaJIT) of the minimal libcurl loop",
+        string.format("Lua 5.4 %sx%s", fmt(msdk, 2), mjit and (", LuaJIT " .. fmt(mjit, 2) .. "x") or ""),
+        msdk <= 1.3 and (not mjit or mjit <= 1.15))
+    end
   end
   if rt then
     local worst, errs = 0, 0

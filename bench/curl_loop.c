@@ -5,7 +5,9 @@
  * lines, the response body and headers received into memory, nothing decoded.
  *
  *   curl_loop URL BODY_FILE N WARMUP USER_AGENT
- *   environment: BENCH_TOKEN (the bearer token)
+ *   environment: BENCH_TOKEN (the bearer token); BENCH_MINIMAL=1: the minimal
+ *   loop instead (one reused easy handle, the bearer and content-type lines,
+ *   POSTFIELDS, a write callback that discards: no other option)
  *
  * Prints one line per measured request (after WARMUP unmeasured ones): its
  * wall time in microseconds (CLOCK_MONOTONIC). Exits 1 if any request fails or
@@ -43,6 +45,13 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+static size_t discard(char *p, size_t size, size_t nmemb, void *ud)
+{
+    (void)p;
+    *(size_t *)ud += size * nmemb;
+    return size * nmemb;
+}
+
 static double now_us(void)
 {
     struct timespec ts;
@@ -74,6 +83,9 @@ int main(int argc, char **argv)
     char *body, *auth;
     long body_len, n, warmup, i, status = 0;
     int failed = 0;
+    const char *minimal_env = getenv("BENCH_MINIMAL");
+    int minimal = minimal_env && strcmp(minimal_env, "1") == 0;
+    size_t discarded = 0;
     CURL *e;
     struct curl_slist *headers = NULL;
     buf rbody = { NULL, 0, 0 }, rhead = { NULL, 0, 0 };
@@ -98,26 +110,36 @@ int main(int argc, char **argv)
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
     e = curl_easy_init();
-    /* the same options as the SDK's easy handles (csrc/http.c easy_new) */
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 30000L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, argv[5]);
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &rbody);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_data);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, &rhead);
-    /* the same header lines, in the same order */
-    headers = curl_slist_append(headers, "Accept: application/json");
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    headers = curl_slist_append(headers, "Expect:");
-    headers = curl_slist_append(headers, auth);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(e, CURLOPT_URL, argv[1]);
+    if (minimal) {
+        /* the least a libcurl client can do for this request */
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+        curl_easy_setopt(e, CURLOPT_WRITEDATA, &discarded);
+        headers = curl_slist_append(headers, "Content-Type: application/json");
+        headers = curl_slist_append(headers, auth);
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt(e, CURLOPT_URL, argv[1]);
+    } else {
+        /* the same options as the SDK's easy handles (csrc/http.c easy_new) */
+        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 30000L);
+        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+        curl_easy_setopt(e, CURLOPT_USERAGENT, argv[5]);
+        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+        curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
+        curl_easy_setopt(e, CURLOPT_WRITEDATA, &rbody);
+        curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_data);
+        curl_easy_setopt(e, CURLOPT_HEADERDATA, &rhead);
+        /* the same header lines, in the same order */
+        headers = curl_slist_append(headers, "Accept: application/json");
+        headers = curl_slist_append(headers, "Content-Type: application/json");
+        headers = curl_slist_append(headers, "Expect:");
+        headers = curl_slist_append(headers, auth);
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt(e, CURLOPT_URL, argv[1]);
+    }
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
@@ -126,9 +148,10 @@ int main(int argc, char **argv)
         double t0 = now_us();
         CURLcode rc;
         rbody.len = rhead.len = 0;
+        discarded = 0;
         rc = curl_easy_perform(e);
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-        if (rc != CURLE_OK || status != 200 || rbody.len == 0) {
+        if (rc != CURLE_OK || status != 200 || (rbody.len == 0 && discarded == 0)) {
             fprintf(stderr, "curl_loop: request %ld failed: %s (HTTP %ld)\n", i, curl_easy_strerror(rc), status);
             failed = 1;
             break;

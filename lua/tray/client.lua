@@ -35,7 +35,7 @@ _M.DEFAULTS = {
 
 --- The ranges of the numeric options: `{ low, high, whole }` (`whole`: an integer).
 -- Timeouts are at least 1 ms (libcurl reads 0 ms as "no timeout"); a body cap
--- fits any size_t; a rate is between one request per 1000 s and a million per second.
+-- fits any size_t; a rate is between one request per 1000 s and 10^9 per second.
 _M.RANGES = {
   timeout = { 0.001, 86400 },
   connect_timeout = { 0.001, 86400 },
@@ -44,8 +44,8 @@ _M.RANGES = {
   retry_cap = { 0, 3600 },
   max_retry_wait = { 0, 86400 },
   max_body = { 1, 2 ^ 53, true },
-  rate = { 0.001, 1e6 },
-  burst = { 1, 1e6 },
+  rate = { 0.001, 1e9 },
+  burst = { 1, 1e9 },
 }
 
 local function is_callable(v)

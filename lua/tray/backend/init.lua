@@ -49,12 +49,20 @@ local function lower_keys(t)
   return out
 end
 
+local maps = setmetatable({}, { __mode = "k" }) -- header lines (the transport's constant lists) -> map
+
 local function headers_map(lines, token)
-  local h = {}
-  for i = 1, #lines do
-    local name, value = lines[i]:match("^([^:]+):%s*(.*)$")
-    if name then h[name] = value end
+  local map = maps[lines]
+  if not map then
+    map = {}
+    for i = 1, #lines do
+      local name, value = lines[i]:match("^([^:]+):%s*(.*)$")
+      if name then map[name] = value end
+    end
+    maps[lines] = map
   end
+  local h = {}
+  for k, v in pairs(map) do h[k] = v end
   if token then h.Authorization = "Bearer " .. token end
   return h
 end
