@@ -258,6 +258,16 @@ describe("tray.client", function()
   end)
 
   describe("kinds", function()
+    it("a raise inside a method comes back as nil, err of kind internal", function()
+      local emb = emu.embedded{ validator = { list_connector_operations = function() error("a bug") end } }
+      local v, err = emb:validate_input{ connector = "c", version = "1", operation = "o", input = {} }
+      assert.is_nil(v)
+      assert.equal("internal", err.kind)
+      assert.matches("a bug", err.message)
+      assert.equal("validate_input", err.operation)
+    end)
+
+
     it("a raise inside a pager is kind internal, not usage", function()
       local v, err = pager.collect(function() error("a bug") end)
       assert.is_nil(v)

@@ -355,8 +355,17 @@ function _M.connect(self, o, token, host)
   }
   local backend, err = backends.select(settings, o.backend, o.transport)
   if not backend then return nil, err end
+  -- the bucket's rate and burst, filled in here once for every kind of bucket
+  local rl = o.rate_limit
+  if type(rl) == "table" and rl.reserve == nil then
+    local filled = {}
+    for k, v in pairs(rl) do filled[k] = v end
+    filled.rate = rl.rate or _M.DEFAULTS.rate_limit.rate
+    filled.burst = rl.burst or rl.rate or _M.DEFAULTS.rate_limit.burst
+    rl = filled
+  end
   local lim
-  lim, err = backends.limiter(backend, o.rate_limit, token, host, o.log)
+  lim, err = backends.limiter(backend, rl, token, host, o.log)
   if err then
     backend:close()
     return nil, err
@@ -430,9 +439,21 @@ local FIELDS = {
   list_connector_operations = true, get = true, set = true, delete = true, reserve = true, request = true,
 }
 
+-- The results of a method run under pcall: a raise (a bug, never the caller's
+-- mistake: those are `usage` errors returned) becomes `nil, err` of kind `internal`.
+local function finish_call(self, name, ok, ...)
+  if ok then return ... end
+  local why = ...
+  if errors.is(why) then return nil, why end
+  local secrets = type(self.transport) == "table" and self.transport.secrets or {}
+  return errors.fail("internal", "the SDK failed inside " .. name .. ": " .. errors.scrub(tostring(why), secrets),
+    { operation = name })
+end
+
 --- Finishes a client class: the shared methods, a check that every method is
--- called with `:` (a dot call is a `usage` error), and a one-line error naming
--- the closest methods when an unknown one is called.
+-- called with `:` (a dot call is a `usage` error), a raise inside a method turned
+-- into `nil, err` of kind `internal` (`each` excepted: an iterator raises), and a
+-- one-line error naming the closest methods when an unknown one is called.
 -- @tparam table Class the class (its `__index` is set here)
 -- @tparam string label "tray.core" or "tray.embedded"
 -- @tparam string short what the docs call such a client ("core", "emb")
@@ -453,7 +474,8 @@ function _M.finish(Class, label, short)
           if name == "each" then error(err, 2) end
           return nil, err
         end
-        return f(self, ...)
+        if name == "each" then return f(self, ...) end -- an iterator raises by design
+        return finish_call(self, name, pcall(f, self, ...))
       end
     end
   end

@@ -74,15 +74,13 @@ function Curl.jitter()
 end
 
 --- The process's GCRA bucket for this token and host (shared by every client of both).
--- @tparam table rl `{ rate =, burst = }`
+-- @tparam table rl `{ rate =, burst = }` (both filled in by `tray.client`)
 -- @tparam string token
 -- @tparam string host
 -- @treturn ?userdata the limiter
 -- @treturn ?table the error
 function Curl.limiter(_, rl, token, host)
-  local rate = rl.rate or 30
-  local burst = rl.burst or rate
-  local lim, kind, msg = native.limiter(native.digest(token) .. "@" .. host, rate, burst)
+  local lim, kind, msg = native.limiter(native.digest(token) .. "@" .. host, rl.rate, rl.burst)
   if not lim then return errors.fail(kind, msg) end
   return lim
 end
