@@ -50,7 +50,7 @@ for _, op in ipairs(core.OPERATIONS) do
 end
 w()
 w("Also: `core:each(list_method, ...)` (iterator over the elements of every page), `core:all(list_method, ...)`,")
-w("`core:stats()`, `core:close()`.")
+w("`core:stats()`, `core:close()` (later calls return `nil, err`, kind `usage`), `core:describe()` (where the settings came from; never a token).")
 w()
 w("## tray.embedded (GraphQL)")
 w()
@@ -93,6 +93,6 @@ w("with `kind = \"auth\"` before any request.")
 w()
 w("Also: `emb:each(query, opts)`, `emb:all(query, opts)`, `emb:call_connectors{ alias = {...} }`,")
 w("`emb:config_wizard_url{...}`, `emb:auth_dialog_url{...}`, `emb:query(document, variables)`,")
-w("`emb:as_user(token)`, `emb:stats()`, `emb:close()`.")
+w("`emb:as_user(token)`, `emb:stats()`, `emb:close()`, `emb:describe()`.")
 
 io.write(table.concat(out, "\n"), "\n")

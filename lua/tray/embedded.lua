@@ -721,6 +721,9 @@ function Embedded:as_user(access_token)
   c.transport = self.transport:with_token(token)
   c.token_kind = "user"
   c.token_source = nil
+  c.sources = {}
+  for k, v in pairs(self.sources or {}) do c.sources[k] = v end
+  c.sources.token = nil -- the user token was given here, not by the environment
   return c
 end
 
