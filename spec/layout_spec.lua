@@ -85,6 +85,16 @@ describe("layout", function()
     for _, n in ipairs(names) do if not state[n] then visit(n) end end
   end)
 
+  it("the C core knows nothing of Tray's hosts (the regions live in tray.regions)", function()
+    local p = assert(io.popen("cat " .. ROOT .. "csrc/*.c " .. ROOT .. "csrc/*.h"))
+    local src = p:read("*a")
+    p:close()
+    assert.is_true(#src > 0)
+    assert.not_matches("tray%.io", src)
+    assert.is_nil(require("tray.native").regions)
+    assert.equal("https://api.eu1.tray.io/core/v1", require("tray").regions.eu.core)
+  end)
+
   it("no math.random in any retry or backoff path", function()
     for name, path in pairs(modules()) do
       local src = read(path):gsub("%-%-[^\n]*", "")
