@@ -537,7 +537,8 @@ module.exports = function createGraphQL (ctx, opts = {}) {
       const message = out && typeof out.message === 'string' ? out.message : 'The connector call failed'
       throw fail('CONNECTOR_ERROR', message, { output: out === undefined ? null : out })
     }
-    return { output: JSON.stringify(res.output === undefined ? null : res.output), clientMutationId: cmid(input) }
+    const output = res.output === undefined ? null : res.output
+    return { output: ctx.config && ctx.config.connectorOutput === 'value' ? output : JSON.stringify(output), clientMutationId: cmid(input) }
   }
 
   const rootValue = {
