@@ -196,7 +196,8 @@ describe("tray.embedded against Tray's published types", function()
       assert.equal(3, attempts("query Q { users { pageInfo { hasNextPage } } }\n" ..
         "mutation M { removeExternalUser(input: { userId: \"x\" }) { clientMutationId } }", "Q"))
       assert.equal(3, attempts("\239\187\191{ users { pageInfo { hasNextPage } } }"))
-      assert.equal(3, attempts("query ($a: String = \"}{ mutation\") { users(after: $a) { pageInfo { hasNextPage } } }"))
+      assert.equal(3, attempts("query ($a: String = \"}{ mutation\") " ..
+        "{ users(after: $a) { pageInfo { hasNextPage } } }"))
     end)
   end)
 
