@@ -326,7 +326,7 @@ local function probe(emb, d)
   if res.status ~= 200 then
     return "fail", string.format("HTTP %d%s", res.status, errs and (": " .. messages(errs)) or "")
   end
-  if not errs then return "ok", "the document ran (it only reads)" end
+  if not errs then return "ok", "valid: the server ran it (it only reads)" end
   local invalid = {}
   for _, e in ipairs(errs) do
     local msg = type(e) == "table" and e.message
@@ -335,8 +335,9 @@ local function probe(emb, d)
     -- an error with a path comes from running the document: it was valid
     if not expected and not (type(e) == "table" and type(e.path) == "table") then invalid[#invalid + 1] = e end
   end
-  if #invalid == 0 then return "ok", "the server validated the document (probe: $" .. tostring(left_out) ..
-    " left out)" end
+  if #invalid == 0 then
+    return "ok", "valid: the server checked it and stopped at the missing $" .. tostring(left_out)
+  end
   if errors.graphql_rate_limited(invalid) then return "not checked", "rate limited" end
   return "mismatch", messages(invalid)
 end
@@ -458,7 +459,7 @@ function _M.run(opts)
         add(d.name, "not checked", "out of time")
       else
         local status, detail = probe(emb, d)
-        add(d.name, status, detail .. " (introspection is off)")
+        add(d.name, status, detail .. " (introspection is off: probed)")
       end
     end
   end
