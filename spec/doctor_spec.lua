@@ -99,6 +99,27 @@ describe("tray.doctor", function()
     assert.equal("fail", by_name(report).endpoint.status)
   end)
 
+  it("an endpoint that does not answer GraphQL fails the token check", function()
+    local report = assert(doctor.run{ master_token = "t", endpoint = emu.graphql_url, transport = function()
+      return { status = 200, headers = { ["Content-Type"] = "text/html" }, body = "<html></html>" }
+    end })
+    assert.is_false(report.ok)
+    assert.equal("fail", by_name(report).token.status)
+    assert.matches("GraphQL", by_name(report).token.detail)
+  end)
+
+  it("a clock more than a minute off is a mismatch; a server that runs anything is not trusted", function()
+    local report = assert(doctor.run{ master_token = "t", endpoint = emu.graphql_url, transport = function()
+      return { status = 200, headers = { Date = "Sun, 06 Nov 1994 08:49:37 GMT" },
+               body = '{"data":{"__typename":"Query"}}' }
+    end })
+    assert.is_false(report.ok)
+    local c = by_name(report)
+    assert.equal("mismatch", c.clock.status)
+    assert.matches("ahead of the server", c.clock.detail)
+    assert.equal("fail", c.create_external_user.status)
+  end)
+
   it("bad options are a usage error", function()
     local r, err = doctor.run{ master_token = "t", region = "mars" }
     assert.is_nil(r)

@@ -326,7 +326,12 @@ local function probe(emb, d)
   if res.status ~= 200 then
     return "fail", string.format("HTTP %d%s", res.status, errs and (": " .. messages(errs)) or "")
   end
-  if not errs then return "ok", "valid: the server ran it (it only reads)" end
+  if not errs then
+    if left_out then
+      return "fail", "the server answered without refusing the missing $" .. left_out .. ": not a GraphQL server?"
+    end
+    return "ok", "valid: the server ran it (it only reads)"
+  end
   local invalid = {}
   for _, e in ipairs(errs) do
     local msg = type(e) == "table" and e.message
@@ -384,6 +389,10 @@ function _M.run(opts)
       add("token", "fail", string.format("the token was refused (HTTP %d)", res.status))
     elseif res.status ~= 200 then
       add("token", "fail", string.format("unexpected HTTP %d", res.status))
+    elseif graphql_errors(res) then
+      add("token", "fail", messages(graphql_errors(res)))
+    elseif type(res.doc) ~= "table" or type(res.doc.data) ~= "table" then
+      add("token", "fail", "the endpoint does not answer GraphQL")
     else
       token_ok = true
       local kind = post(emb, "query TrayDoctorKind { users(first: 1) { pageInfo { hasNextPage } } }")
