@@ -260,16 +260,19 @@ function Embedded:call_connectors(calls, opts)
   if opts ~= nil and type(opts) ~= "table" then
     return usage("call_connectors: opts must be a table", "call_connectors")
   end
+  local aliases = {}
+  for alias in pairs(calls) do
+    if type(alias) ~= "string" then return usage("invalid alias " .. tostring(alias), "call_connectors") end
+    aliases[#aliases + 1] = alias
+  end
+  table.sort(aliases)
   local taken, checks = {}, {}
-  for alias, c in pairs(calls) do
-    if type(alias) ~= "string" or not gql.is_name(alias) then
-      return usage("invalid alias " .. tostring(alias), "call_connectors")
-    end
-    local call, flag = validation.take_flag(c)
+  for _, alias in ipairs(aliases) do
+    if not gql.is_name(alias) then return usage("invalid alias " .. alias, "call_connectors") end
+    local call, flag = validation.take_flag(calls[alias])
     taken[alias] = call
     checks[#checks + 1] = { alias = alias, args = call, flag = flag }
   end
-  table.sort(checks, function(x, y) return x.alias < y.alias end)
   local doc, vars = documents.call_connectors_request(taken)
   if not doc then return usage(vars, "call_connectors") end
   ok, err = validation.before_calls(self, checks, opts and opts.validate, "call_connectors")
