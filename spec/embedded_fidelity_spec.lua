@@ -220,6 +220,7 @@ describe("tray.embedded against Tray's published types", function()
       { "edges as a string", { users = { edges = "x" } } },
       { "a string connection", { users = "x" } },
       { "pageInfo as a number", { users = { edges = {}, pageInfo = 3 } } },
+      { "a list for the connection", { users = { { node = {} } } } },
     }) do
       it(case[1], function()
         local ok, v, err = pcall(answer, case[2])
@@ -228,6 +229,17 @@ describe("tray.embedded against Tray's published types", function()
         assert.equal("decode", err.kind)
       end)
     end
+
+    it("a mutation payload that is not an object", function()
+      for _, payload in ipairs({ "x", 1, true, { 1 } }) do
+        local body = assert(json.encode({ data = { createExternalUser = payload } }))
+        local c = emu.embedded{ transport = function() return { status = 200, headers = {}, body = body } end }
+        local ok, v, err = pcall(c.create_external_user, c, { name = "a", externalUserId = "b" })
+        assert.is_true(ok, tostring(v))
+        assert.is_nil(v)
+        assert.equal("decode", err.kind)
+      end
+    end)
 
     it("each raises the decode error (an iterator), the error object, not a Lua error", function()
       local body = assert(json.encode({ data = { users = { edges = { 1 } } } }))

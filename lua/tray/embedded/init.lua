@@ -156,7 +156,7 @@ end
 -- expect is a `decode` error.
 local function connection_nodes(name, q, conn)
   local where = table.concat(q.path, ".")
-  if type(conn) ~= "table" or json.is_array(conn) then return shape_error(name, where .. " is not an object") end
+  if type(conn) ~= "table" or conn[1] ~= nil then return shape_error(name, where .. " is not an object") end
   local edges = conn.edges
   local nodes = {}
   if edges ~= nil and edges ~= json.null then
@@ -216,7 +216,7 @@ local function run_mutation(self, name, args)
   data, err = self:send(doc, vars, name, false)
   if not data then return nil, err end
   local payload = data[m.field]
-  if type(payload) ~= "table" or json.is_array(payload) then
+  if type(payload) ~= "table" or payload[1] ~= nil then
     return errors.fail("decode", "the response has no " .. m.field .. " payload", { operation = name })
   end
   if m.json_input then
