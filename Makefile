@@ -50,7 +50,7 @@ BUSTED    := busted --lua=lua5.4
 LUA_PATH_TREE  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua
 LUA_CPATH_TREE := $(CURDIR)/build/lua5.4/?.so
 
-.PHONY: all deps deps-deb deps-node test demo emulator install uninstall env lint doc clean luajit reference bench bench-bin
+.PHONY: all deps deps-deb deps-node test demo emulator install uninstall env lint doc clean luajit reference types bench bench-bin
 
 all: $(MODULE)
 
@@ -151,9 +151,10 @@ env:
 	@echo "export PATH='$(CURDIR)/bin':\"\$$PATH\""
 
 install: all
-	install -d $(DESTDIR)$(LUA_SHARE)/tray/backend $(DESTDIR)$(LUA_LIB)/tray $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(LUA_SHARE)/tray/backend $(DESTDIR)$(LUA_SHARE)/tray/embedded $(DESTDIR)$(LUA_LIB)/tray $(DESTDIR)$(PREFIX)/bin
 	install -m 0644 lua/tray/*.lua $(DESTDIR)$(LUA_SHARE)/tray/
 	install -m 0644 lua/tray/backend/*.lua $(DESTDIR)$(LUA_SHARE)/tray/backend/
+	install -m 0644 lua/tray/embedded/*.lua $(DESTDIR)$(LUA_SHARE)/tray/embedded/
 	install -m 0755 $(MODULE) $(DESTDIR)$(LUA_LIB)/tray/native.so
 	@if [ -d bin ]; then for f in bin/*; do install -m 0755 $$f $(DESTDIR)$(PREFIX)/bin/; done; fi
 
@@ -172,6 +173,11 @@ doc:
 
 clean:
 	rm -rf build doc/ldoc .run
+
+## types: regenerate lua/tray/embedded/types.lua from emulator/graphql/schema.graphql
+## (spec/graphql_schema_spec.lua fails when it is stale)
+types: deps-node
+	@node tools/gen-types.js > lua/tray/embedded/types.lua.tmp && mv lua/tray/embedded/types.lua.tmp lua/tray/embedded/types.lua
 
 ## reference: regenerate docs/REFERENCE.md from the operation tables
 reference: all

@@ -7,7 +7,8 @@ const { createEmulator } = require('./lib/app')
 
 const USAGE = `usage: node server.js [--port N] [--host H] [--alt-host H] [--tls]
                       [--rate R --burst B] [--retry-after S] [--latency MS]
-                      [--error-style openapi|published] [--verbose] [--parent-pid PID]`
+                      [--error-style openapi|published] [--verbose] [--parent-pid PID]
+                      [--no-introspection] [--schema FILE.graphql]`
 
 function parseArgs (argv) {
   const opts = {
@@ -35,6 +36,8 @@ function parseArgs (argv) {
       case '--latency': opts.latencyMs = num(a, next()); break
       case '--error-style': opts.restErrorStyle = next(); break
       case '--verbose': opts.verbose = true; break
+      case '--no-introspection': opts.introspection = false; break
+      case '--schema': opts.schemaPath = require('node:path').resolve(next()); break
       case '--parent-pid': opts.parentPid = num(a, next()); break
       case '--help': case '-h': process.stdout.write(USAGE + '\n'); process.exit(0); break
       default: throw new Error(`unknown argument ${a}`)

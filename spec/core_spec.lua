@@ -456,4 +456,75 @@ describe("tray.core", function()
       assert.same({ email = "x@example.com" }, json.decode(seen.body))
     end)
   end)
+  describe("array fields and paged lists (Tray's newer spec)", function()
+    local function invite(n)
+      for i = 1, n do assert(call(core, "invite_user", { email = "page" .. i .. "@example.com" })) end
+    end
+
+    local function get_count(path)
+      local n = 0
+      for _, r in ipairs(emu.requests()) do
+        if r.method == "GET" and r.path:find(path, 1, true) then n = n + 1 end
+      end
+      return n
+    end
+
+    it("an empty Lua table in an array-typed field (scopes) is sent as []", function()
+      local created = assert(call(core, "create_authentication", {
+        name = "No scopes", serviceEnvironmentId = "env-slack-4", data = { access_token = "x" }, scopes = {} }))
+      assert.same({}, created.scopes)
+      local body = emu.last_request("/authentications").body
+      assert.matches('"scopes":%[%]', body)
+      assert.is_nil(body:find('"data":[]', 1, true))
+    end)
+
+    it("list methods take first and cursor/after and return the server's pageInfo", function()
+      invite(5)
+      local all = assert(call(core, "list_users")).elements
+      assert.is_true(#all >= 5)
+      local p1 = assert(call(core, "list_users", { first = 2 }))
+      assert.equal(2, #p1.elements)
+      assert.is_true(p1.pageInfo.hasNextPage)
+      assert.same({ first = "2" }, emu.last_request("/users").query)
+      local p2 = assert(call(core, "list_users", { first = 2, after = p1.pageInfo.endCursor }))
+      assert.equal(all[3].id, p2.elements[1].id)
+      local p2b = assert(call(core, "list_users", { first = 2, cursor = p1.pageInfo.endCursor }))
+      assert.same(p2.elements, p2b.elements)
+      -- positional path arguments still work on a list with paging
+      assert(call(core, "list_connector_operations", "twilio-output", "2.1"))
+    end)
+
+    it("refuses bad paging arguments before any request", function()
+      emu.clear_requests()
+      for _, args in ipairs({ { first = 0 }, { first = 101 }, { first = 1.5 }, { first = "2" }, { cursor = "" },
+                              { after = 3 }, { cursor = "a", after = "b" } }) do
+        local v, err = call(core, "list_users", args)
+        assert.is_nil(v)
+        assert.equal("usage", err.kind)
+      end
+      assert.equal(0, get_count("/users"))
+    end)
+
+    it("each and all page through a paged list", function()
+      invite(7)
+      local want = assert(call(core, "list_users")).elements
+      emu.clear_requests()
+      local got = {}
+      for u in core:each("list_users", { first = 3 }) do got[#got + 1] = u.id end
+      assert.equal(#want, #got)
+      for i, u in ipairs(want) do assert.equal(u.id, got[i]) end
+      assert.equal(math.ceil(#want / 3), get_count("/users"))
+      local all = assert(core:all("list_users", { first = 2 }))
+      assert.equal(#want, #all)
+    end)
+
+    it("each on a list the server does not page yields its one page", function()
+      local n = #assert(call(core, "list_connectors")).elements
+      emu.clear_requests()
+      local count = 0
+      for _ in core:each("list_connectors") do count = count + 1 end
+      assert.equal(n, count)
+      assert.equal(1, get_count("/connectors"))
+    end)
+  end)
 end)

@@ -121,4 +121,32 @@ describe("tray.embedded documents", function()
     assert.equal("usage", err.kind)
     assert.same({}, graphql_bodies())
   end)
+  it("tells which operation of a document runs (the named one, or the only one)", function()
+    local documents = require "tray.embedded.documents"
+    local cases = {
+      { "query { a }", nil, "query" },
+      { "{ a }", nil, "query" },
+      { "mutation { a }", nil, "mutation" },
+      { "subscription { a }", nil, "subscription" },
+      { "\239\187\191mutation { a }", nil, "mutation" },
+      { "\239\187\191{ a }", nil, "query" },
+      { "query Q { a } mutation M { b }", "M", "mutation" },
+      { "query Q { a } mutation M { b }", "Q", "query" },
+      { "query Q { a } mutation M { b }", nil, nil },
+      { "query Q { a } mutation M { b }", "X", nil },
+      { "query Q { a } query Q { b }", "Q", nil },
+      { "fragment F on X { a } mutation { b }", nil, "mutation" },
+      { "fragment F on X { a } query { ...F }", nil, "query" },
+      { "# mutation { x }\nquery { a }", nil, "query" },
+      { 'query { a(s: "} mutation {") }', nil, "query" },
+      { 'query ($v: String = "}") { a(s: $v) }', nil, "query" },
+      { 'query { a(s: """ } mutation { """) }', nil, "query" },
+      { "query { a", nil, nil },
+      { "query { a } }", nil, nil },
+      { "", nil, nil },
+    }
+    for _, c in ipairs(cases) do
+      assert.equal(c[3], documents.operation_kind(c[1], c[2]), c[1] .. " / " .. tostring(c[2]))
+    end
+  end)
 end)

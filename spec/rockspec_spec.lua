@@ -20,10 +20,10 @@ describe("tray-scm-1.rockspec", function()
   local rockspec = read("tray-scm-1.rockspec")
 
   it("names every module in lua/tray", function()
-    local files = list("ls lua/tray/*.lua")
+    local files = list("ls lua/tray/*.lua lua/tray/*/*.lua")
     assert.is_true(#files > 10)
     for _, file in ipairs(files) do
-      local name = file:match("lua/tray/(.-)%.lua$")
+      local name = file:match("lua/tray/(.-)%.lua$"):gsub("/init$", ""):gsub("/", ".")
       local module = name == "init" and "tray" or "tray." .. name
       assert.is_truthy(rockspec:find('["' .. module .. '"] = "' .. file .. '"', 1, true), module .. " is missing")
     end

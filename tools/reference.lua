@@ -4,6 +4,7 @@
 
 local core = require "tray.core"
 local embedded = require "tray.embedded"
+local documents = require "tray.embedded.documents"
 
 local out = {}
 local function w(s) out[#out + 1] = s or "" end
@@ -27,8 +28,8 @@ end
 
 w("# Method reference")
 w()
-w("Generated from the operation tables in `lua/tray/core.lua` and `lua/tray/embedded.lua`")
-w("by `make reference`; do not edit by hand.")
+w("Generated from the operation tables in `lua/tray/core.lua` and `lua/tray/embedded/operations.lua`")
+w("(GraphQL types from `emulator/graphql/schema.graphql`) by `make reference`; do not edit by hand.")
 w()
 w("## tray.core (REST, `/core/v1`)")
 w()
@@ -43,11 +44,20 @@ for _, op in ipairs(core.OPERATIONS) do
   local required = {}
   for _, r in ipairs(op.required or {}) do required[r] = true end
   for _, p in ipairs(op.params) do args[#args + 1] = "`" .. p .. "`*" end
-  for _, f in ipairs(op.body or {}) do args[#args + 1] = "`" .. f .. "`" .. (required[f] and "*" or "") end
-  local returns = op.method == "DELETE" and "`true`" or (op.list and "decoded body (`.elements`)" or "decoded body")
+  local arrays = {}
+  for _, a in ipairs(op.arrays or {}) do arrays[a] = true end
+  for _, f in ipairs(op.body or {}) do
+    args[#args + 1] = "`" .. f .. "`" .. (required[f] and "*" or "") .. (arrays[f] and " (array)" or "")
+  end
+  for _, q in ipairs(op.query or {}) do args[#args + 1] = "`" .. q .. "` (query)" end
+  local returns = op.method == "DELETE" and "`true`" or
+    (op.list and "decoded body (`.elements`, `.pageInfo` when paged)" or "decoded body")
   w(string.format("| `%s` | `%s %s` | %s | %s |", op.name, op.method, op.path,
     #args > 0 and table.concat(args, ", ") or "none", returns))
 end
+w()
+w("An empty table in an `(array)` field is sent as `[]`. List methods take `first` (1 to 100) and")
+w("`cursor` or `after` (a page's `pageInfo.endCursor`) for servers that page.")
 w()
 w("Also: `core:each(list_method, ...)` (iterator over the elements of every page), `core:all(list_method, ...)`,")
 w("`core:stats()`, `core:close()` (later calls return `nil, err`, kind `usage`), `core:describe()` (where the settings came from; never a token).")
@@ -56,24 +66,30 @@ w("## tray.embedded (GraphQL)")
 w()
 w("### Queries")
 w()
-w("Each takes `{ criteria = {...}, first =, after =, last =, before = }` and returns the Relay")
-w("connection (`edges`, `pageInfo`, `totalCount` where documented) plus a `nodes` array.")
+w("Each takes the arguments its GraphQL field takes, in one table (`{ criteria = {...}, first =,")
+w("after =, last =, before = }`; `authentications` takes none) and returns the Relay connection")
+w("(`edges`, `pageInfo`, `totalCount` where the schema has it) plus a `nodes` array.")
 w()
-w("| method | GraphQL field | token | criteria | node fields |")
-w("|---|---|---|---|---|")
+w("| method | GraphQL field | token | criteria | paging | node fields |")
+w("|---|---|---|---|---|---|")
 for _, name in ipairs(sorted(embedded.QUERIES)) do
   local q = embedded.QUERIES[name]
   local crit = {}
   for _, k in ipairs(sorted(q.criteria or {})) do crit[#crit + 1] = "`" .. k .. ": " .. q.criteria[k] .. "`" end
-  w(string.format("| `%s` | `%s`%s | %s | %s | `%s` |", name, table.concat(q.path, "."),
+  for _, k in ipairs(sorted(q.aliases or {})) do crit[#crit + 1] = "`" .. k .. "` (= `" .. q.aliases[k] .. "`)" end
+  local paging = {}
+  for _, k in ipairs(sorted(q.paging)) do paging[#paging + 1] = "`" .. k .. "`" end
+  w(string.format("| `%s` | `%s`%s | %s | %s | %s | `%s` |", name, table.concat(q.path, "."),
     q.total_count and " (+ `totalCount`)" or "", q.token,
-    #crit > 0 and table.concat(crit, ", ") or "none", selection(q.node)))
+    #crit > 0 and table.concat(crit, ", ") or "none",
+    #paging > 0 and table.concat(paging, ", ") or "none (one page)", selection(q.node)))
 end
 w()
 w("### Mutations")
 w()
-w("Each takes the documented input fields in one table (`!` marks the required ones; every")
-w("mutation also takes `clientMutationId`, returned unchanged) and returns the payload table.")
+w("Each takes the input fields of its schema type in one table (`!` marks the required ones; every")
+w("mutation also takes `clientMutationId`, returned unchanged: it is selected on the payload when")
+w("passed, and always on a payload with no other field) and returns the payload table.")
 w()
 w("| method | GraphQL mutation | token | input | payload |")
 w("|---|---|---|---|---|")
@@ -84,7 +100,7 @@ for _, name in ipairs(sorted(embedded.MUTATIONS)) do
     if k ~= "clientMutationId" then input[#input + 1] = "`" .. k .. ": " .. m.input[k] .. "`" end
   end
   w(string.format("| `%s` | `%s` | %s | %s | `%s` |", name, m.field, m.token, table.concat(input, ", "),
-    selection(m.payload)))
+    selection(documents.payload_selection(m, false))))
 end
 w()
 w("Tokens: `master` needs a client made with `master_token`; `user` needs a user client")

@@ -11,7 +11,9 @@
 //   gql.getUser(id), gql.getSolutionInstance(id) plain copies, or null (for the config wizard pages)
 //
 // ctx: clock.now(), auth.identify/issueUserToken/revokeUser, uuid(), and optionally
-// callConnector (see below). opts.callConnector overrides ctx.callConnector.
+// callConnector (see below). opts.callConnector overrides ctx.callConnector; opts.schemaPath
+// serves another SDL file (the resolvers stay: a spec fixture with a deliberately wrong type);
+// opts.introspection === false refuses __schema/__type as a production server may.
 //
 // Errors a resolver raises are GraphQL errors (HTTP 200, the field's data null) whose
 // extensions.code is one of:
@@ -26,26 +28,27 @@
 const fs = require('node:fs')
 const path = require('node:path')
 const crypto = require('node:crypto')
-const { buildSchema, parse, validate, execute, valueFromASTUntyped, GraphQLError } = require('graphql')
+const { buildSchema, parse, validate, specifiedRules, NoSchemaIntrospectionCustomRule, execute, valueFromASTUntyped, GraphQLError } = require('graphql')
 const { Collection, paginate, fail } = require('./pagination')
 const { seedData, WORKSPACE_ID } = require('./seed')
 const connectors = require('./connectors')
 
 const CODE_TTL_MS = 5 * 60 * 1000 // authorization codes: single use, 5 minutes
 
-let schemaCache = null
+const SCHEMA_PATH = path.join(__dirname, 'schema.graphql')
+const schemaCache = new Map() // SDL path -> schema
 
-/** The executable schema (built once; resolvers live in the root value, so it holds no state). */
-function getSchema () {
-  if (schemaCache) return schemaCache
-  const schema = buildSchema(fs.readFileSync(path.join(__dirname, 'schema.graphql'), 'utf8'))
+/** The executable schema (built once per file; resolvers live in the root value, so it holds no state). */
+function getSchema (file = SCHEMA_PATH) {
+  if (schemaCache.has(file)) return schemaCache.get(file)
+  const schema = buildSchema(fs.readFileSync(file, 'utf8'))
   // Json: any JSON value; a string stays a string (resolvers decide whether to parse it).
   Object.assign(schema.getType('Json'), {
     serialize: (v) => v,
     parseValue: (v) => v,
     parseLiteral: (ast, variables) => valueFromASTUntyped(ast, variables)
   })
-  schemaCache = schema
+  schemaCache.set(file, schema)
   return schema
 }
 
@@ -83,7 +86,8 @@ function mergeValues (current, updates, key) {
 const cmid = (input) => (input.clientMutationId == null ? null : input.clientMutationId)
 
 module.exports = function createGraphQL (ctx, opts = {}) {
-  const schema = getSchema()
+  const schema = getSchema(opts.schemaPath || SCHEMA_PATH)
+  const rules = opts.introspection === false ? [...specifiedRules, NoSchemaIntrospectionCustomRule] : specifiedRules
   let S = null // the state
 
   function reset () {
@@ -221,10 +225,16 @@ module.exports = function createGraphQL (ctx, opts = {}) {
 
   function viewer (args, c) {
     return {
-      authentications (a) {
+      authentications () {
+        // no arguments: one page of every auth the token sees
         const me = callerOrOrg(c)
         const owner = me ? me.id : null
-        return paginate(S.auths.items, 'authentication', S.auths.seq, a, (x) => x.owner === owner, authView)
+        return paginate(S.auths.items, 'authentication', S.auths.seq, {}, (x) => x.owner === owner, authView)
+      },
+      details () {
+        const me = callerOrOrg(c)
+        if (!me) return { username: 'emulator-partner', email: 'partner@emulator.invalid', name: 'Emulator partner' }
+        return { username: me.externalUserId, email: null, name: me.name }
       },
       solutions (a) {
         requireMaster(c)
@@ -240,7 +250,9 @@ module.exports = function createGraphQL (ctx, opts = {}) {
         const owner = me ? me.id : crit.owner
         const preds = []
         if (owner != null) preds.push((i) => i.owner === owner)
-        if (crit.solutionId != null) preds.push((i) => i.solutionId === String(crit.solutionId))
+        if (crit.solutionId != null) preds.push((i) => i.solutionId === crit.solutionId)
+        if (crit.id != null) preds.push((i) => i.id === crit.id)
+        if (crit.name != null) preds.push((i) => i.name === crit.name)
         const ok = preds.length ? (i) => preds.every((p) => p(i)) : null
         const page = paginate(S.instances.items, 'solutionInstance', S.instances.seq, a, ok, instanceView)
         let totalCount = S.instances.size
@@ -336,7 +348,7 @@ module.exports = function createGraphQL (ctx, opts = {}) {
       serviceEnvironmentId: env.env.id,
       data,
       formData,
-      scopes: input.scopes.slice(),
+      scopes: (input.scopes || []).slice(),
       hidden: input.hidden === true,
       customFields: {},
       created: new Date(ctx.clock.now()).toISOString()
@@ -501,8 +513,8 @@ module.exports = function createGraphQL (ctx, opts = {}) {
 
   async function callConnector ({ input }, c) {
     const me = callerOrOrg(c)
-    let parsed
-    try { parsed = JSON.parse(input.input) } catch (e) { throw err.input(`input is not valid JSON: ${e.message}`) }
+    // Json!: the docs' stringified JSON, or a JSON value given as it is
+    const parsed = jsonInput('input', input.input, false)
     const call = { connector: input.connector, version: input.version, operation: input.operation, authId: input.authId == null ? null : input.authId, input: parsed }
 
     let res = null
@@ -525,7 +537,8 @@ module.exports = function createGraphQL (ctx, opts = {}) {
       const message = out && typeof out.message === 'string' ? out.message : 'The connector call failed'
       throw fail('CONNECTOR_ERROR', message, { output: out === undefined ? null : out })
     }
-    return { output: JSON.stringify(res.output === undefined ? null : res.output), clientMutationId: cmid(input) }
+    const output = res.output === undefined ? null : res.output
+    return { output: ctx.config && ctx.config.connectorOutput === 'value' ? output : JSON.stringify(output), clientMutationId: cmid(input) }
   }
 
   const rootValue = {
@@ -567,7 +580,7 @@ module.exports = function createGraphQL (ctx, opts = {}) {
 
     let document
     try { document = parse(query) } catch (e) { return errorsOnly([e]) }
-    const validationErrors = validate(schema, document)
+    const validationErrors = validate(schema, document, rules)
     if (validationErrors.length) return errorsOnly(validationErrors)
 
     const result = await execute({

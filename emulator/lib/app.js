@@ -23,7 +23,7 @@ const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/
 
 /**
  * @param {object} opts { host, port, altHost, altPort, tls, verbose, masterToken, restErrorStyle,
- *   rateLimit: {rate, burst}, latencyMs, retryAfter }
+ *   rateLimit: {rate, burst}, latencyMs, retryAfter, schemaPath, introspection }
  */
 function createEmulator (opts = {}) {
   const ctx = createContext(opts)
@@ -33,7 +33,7 @@ function createEmulator (opts = {}) {
   const rest = createRest(ctx, recorder)
   // GraphQL callConnector: operations of the REST catalogue are validated (ajv) and answered as REST calls are
   ctx.callConnector = (call) => connectors.graphqlCall(call, { ctx, count: recorder.count })
-  const plugin = loadPlugin(ctx)
+  const plugin = loadPlugin(ctx, { schemaPath: opts.schemaPath, introspection: opts.introspection })
   const graphql = createGraphqlFront({ ctx, limiter, recorder, plugin })
   const servers = { main: null, alt: null }
   const urls = { url: null, altUrl: null }

@@ -17,7 +17,10 @@ function createContext (opts = {}) {
     rateLimit: opts.rateLimit || null, // { rate, burst } or null (off)
     retryAfter: opts.retryAfter == null ? null : opts.retryAfter, // seconds for Retry-After on rate-limited REST answers
     latencyMs: opts.latencyMs || 0,
-    maxConnections: opts.maxConnections == null ? null : opts.maxConnections
+    maxConnections: opts.maxConnections == null ? null : opts.maxConnections,
+    // GraphQL callConnector output (a Json! field): 'string' the stringified JSON the docs show,
+    // 'value' the JSON value itself (both are valid Json)
+    connectorOutput: 'string'
   }
 
   let offsetMs = 0

@@ -9,7 +9,7 @@ const STYLES = ['openapi', 'published']
 const isNum = (v) => typeof v === 'number' && Number.isFinite(v)
 
 function checkConfig (c) {
-  const known = ['rateLimit', 'latencyMs', 'restErrorStyle', 'maxConnections', 'retryAfter']
+  const known = ['rateLimit', 'latencyMs', 'restErrorStyle', 'maxConnections', 'retryAfter', 'connectorOutput']
   for (const k of Object.keys(c)) if (!known.includes(k)) throw new HttpError(400, `Unknown config field '${k}' (known: ${known.join(', ')})`)
   if (c.rateLimit != null && !(isNum(c.rateLimit.rate) && c.rateLimit.rate > 0 && isNum(c.rateLimit.burst) && c.rateLimit.burst >= 1)) {
     throw new HttpError(400, 'rateLimit must be null or { rate > 0, burst >= 1 }')
@@ -17,6 +17,7 @@ function checkConfig (c) {
   if (c.latencyMs != null && !(isNum(c.latencyMs) && c.latencyMs >= 0)) throw new HttpError(400, 'latencyMs must be a number >= 0')
   if (c.restErrorStyle != null && !STYLES.includes(c.restErrorStyle)) throw new HttpError(400, `restErrorStyle must be one of ${STYLES.join(', ')}`)
   if (c.maxConnections != null && !(Number.isInteger(c.maxConnections) && c.maxConnections > 0)) throw new HttpError(400, 'maxConnections must be null or an integer > 0')
+  if (c.connectorOutput != null && !['string', 'value'].includes(c.connectorOutput)) throw new HttpError(400, 'connectorOutput must be "string" or "value"')
   if (c.retryAfter != null && !(isNum(c.retryAfter) && c.retryAfter >= 0)) throw new HttpError(400, 'retryAfter must be null or a number >= 0')
 }
 

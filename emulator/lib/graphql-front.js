@@ -7,10 +7,10 @@ const path = require('node:path')
 const { parse, getLocation } = require('graphql')
 const { json, text, graphqlRateLimited, JSON_TYPE } = require('./http')
 
-function loadPlugin (ctx) {
+function loadPlugin (ctx, opts) {
   const dir = path.join(__dirname, '..', 'graphql')
   if (!fs.existsSync(path.join(dir, 'index.js'))) return null
-  return require(dir)(ctx)
+  return require(dir)(ctx, opts)
 }
 
 const rootCache = new Map() // document text -> root field; small, for repeated documents

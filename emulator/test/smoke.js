@@ -181,7 +181,7 @@ async function main () {
   await check('GraphQL callConnector: catalogue operations validated with ajv, counted, answered', async () => {
     if (!hasGraphql) return
     await reset()
-    const cc = (connector, version, operation, input) => post('/graphql', { query: 'mutation($i: String!) { callConnector(input: {connector: "' + connector + '", version: "' + version + '", operation: "' + operation + '", input: $i}) { output } }', variables: { i: JSON.stringify(input) } })
+    const cc = (connector, version, operation, input) => post('/graphql', { query: 'mutation($i: Json!) { callConnector(input: {connector: "' + connector + '", version: "' + version + '", operation: "' + operation + '", input: $i}) { output } }', variables: { i: JSON.stringify(input) } })
     const bad = await cc('clearbit', '2.0', 'reveal_api', { ip: 5 })
     assert.equal(bad.json.errors[0].extensions.code, 'BAD_USER_INPUT')
     assert.deepEqual(bad.json.errors[0].extensions.errors, [{ path: '/ip', message: 'must be string' }])

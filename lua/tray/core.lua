@@ -21,8 +21,11 @@ local validation = require "tray.validate"
 local _M = {}
 
 --- The operations: one row each. `path` names its `{parameters}`; `body` lists
--- the JSON body fields and `required` those the API requires (the OpenAPI text,
--- plus the fields of Tray's Postman collection); `list` marks `{ elements }` lists.
+-- the JSON body fields, `required` those the API requires and `arrays` those typed as
+-- arrays (an empty Lua table there is sent as `[]`) (the OpenAPI text, plus the fields of
+-- Tray's Postman collection); `list` marks `{ elements }` lists, which also take the
+-- query parameters `first` (1 to 100) and `cursor`/`after` of Tray's paged lists and
+-- answer `{ elements, pageInfo }` when the server pages.
 _M.OPERATIONS = {
   { name = "list_connectors", method = "GET", path = "/connectors", list = true },
   { name = "get_connector_version", method = "GET",
@@ -35,7 +38,7 @@ _M.OPERATIONS = {
   { name = "list_authentications", method = "GET", path = "/authentications", list = true },
   { name = "create_authentication", method = "POST", path = "/authentications",
     body = { "name", "serviceEnvironmentId", "userData", "credentials", "data", "formData", "scopes" },
-    required = { "name", "serviceEnvironmentId" } },
+    required = { "name", "serviceEnvironmentId" }, arrays = { "scopes" } },
   { name = "get_authentication", method = "GET", path = "/authentications/{authenticationId}" },
   { name = "delete_authentication", method = "DELETE", path = "/authentications/{authenticationId}" },
   { name = "list_triggers", method = "GET", path = "/triggers", list = true },
@@ -58,6 +61,11 @@ _M.OPERATIONS = {
 local Core = {}
 Core.__index = Core
 
+--- The query parameters of a list: paging (`first`, then the `endCursor` of a page as
+-- `cursor` or `after`), with how each is checked.
+_M.LIST_QUERY = { "first", "cursor", "after" }
+local MAX_PAGE = 100
+
 -- Each row gets its parameter names, in path order, once at load time.
 for _, op in ipairs(_M.OPERATIONS) do
   op.params = {}
@@ -65,6 +73,10 @@ for _, op in ipairs(_M.OPERATIONS) do
   op.accepts = {}
   for _, p in ipairs(op.params) do op.accepts[p] = true end
   for _, f in ipairs(op.body or {}) do op.accepts[f] = true end
+  if op.list then
+    op.query = _M.LIST_QUERY
+    for _, q in ipairs(op.query) do op.accepts[q] = true end
+  end
   -- a connector call's `validate` flag (see tray.validate) is taken, never sent
   if op.connector_call then op.accepts.validate = true end
 end
@@ -168,11 +180,37 @@ function _M.build(op, args)
       return usage(op, string.format("%s needs %s", op.name, f))
     end
   end
+  if op.query then
+    local query = {}
+    for _, q in ipairs(op.query) do
+      local v = args[q]
+      if v ~= nil then
+        if q == "first" then
+          if type(v) ~= "number" or v % 1 ~= 0 or v < 1 or v > MAX_PAGE then
+            return usage(op, string.format("%s: first must be an integer from 1 to %d", op.name, MAX_PAGE))
+          end
+          v = string.format("%d", v)
+        elseif type(v) ~= "string" or v == "" or not native.header_safe(v) then
+          return usage(op, string.format("%s: %s must be a non-empty string (a page's endCursor)", op.name, q))
+        end
+        query[#query + 1] = q .. "=" .. native.escape(v)
+      end
+    end
+    if args.cursor ~= nil and args.after ~= nil then
+      return usage(op, op.name .. ": give cursor or after, not both")
+    end
+    if #query > 0 then path = path .. "?" .. table.concat(query, "&") end
+  end
   if not op.body then
     return path, nil
   end
   local body = {}
   for _, f in ipairs(op.body) do body[f] = args[f] end
+  for _, f in ipairs(op.arrays or {}) do
+    -- an empty table in an array-typed field is [] (cjson would send {})
+    local v = body[f]
+    if type(v) == "table" and next(v) == nil and getmetatable(v) == nil then body[f] = json.array() end
+  end
   local text, err = json.encode(body)
   if not text then return usage(op, op.name .. ": arguments cannot be sent as JSON: " .. err) end
   return path, text
@@ -290,11 +328,14 @@ function Core:operation_fields(a)
   return validation.operation_fields(self, a)
 end
 
---- Iterates over the elements of a list operation, following `pageInfo` pages
--- when the API sends them (`{ elements, pageInfo }`), else the one page.
+--- Iterates over the elements of a list operation, page by page: every request asks for
+-- `first` elements (default 100) and the next one passes the page's `endCursor` as
+-- `after`, while the server answers `{ elements, pageInfo }` with `hasNextPage`; a server
+-- that does not page answers the one `{ elements }` page. Only one page is held at a time.
 -- It raises the error object if a page fails (an iterator cannot return `nil, err`).
+--    for u in core:each("list_users", { first = 50 }) do print(u.email) end
 -- @tparam string name a list operation, e.g. "list_connectors"
--- @param ... the operation's arguments
+-- @param ... the operation's arguments (with `first`, and `cursor`/`after` to start later)
 -- @treturn function iterator over elements
 -- @raise the error object of a failed page
 function Core:each(name, ...)
@@ -302,15 +343,26 @@ function Core:each(name, ...)
   if not op or not op.list then error(errors.new("usage", tostring(name) .. " is not a list operation"), 2) end
   local args, err = named_args(op, ...)
   if not args then error(err, 2) end
-  local path, perr = _M.build(op, args)
+  local base = {}
+  for k, v in pairs(args) do base[k] = v end
+  if base.first == nil then base.first = MAX_PAGE end
+  local path, perr = _M.build(op, base)
   if not path then error(perr, 2) end
   return pager.iterate(function(cursor)
-    local url = self.base_url .. path
-    if cursor then url = url .. "?first=100&after=" .. native.escape(cursor) end
-    local body, e = self.transport:call({ method = "GET", url = url, idempotent = true, operation = op.name },
-      op.decode)
+    if cursor then
+      base.cursor, base.after = nil, cursor
+      local next_path, e = _M.build(op, base)
+      if not next_path then error(e, 0) end
+      path = next_path
+    end
+    local body, e = self.transport:call({ method = "GET", url = self.base_url .. path, idempotent = true,
+      operation = op.name }, op.decode)
     if not body then error(e, 0) end
-    return body.elements, pager.next_cursor(body.pageInfo)
+    local elements = body.elements
+    if elements ~= nil and type(elements) ~= "table" then
+      error(errors.new("decode", "unexpected response: elements is not a list", { operation = op.name }), 0)
+    end
+    return elements, pager.next_cursor(body.pageInfo)
   end)
 end
 

@@ -27,6 +27,7 @@ local lazy = {
   tokens = "tray.tokens",
   onboarding = "tray.onboarding",
   csv = "tray.csv",
+  doctor = "tray.doctor",
 }
 
 --- Runs tasks concurrently on one Lua state (see `tray.parallel`).
