@@ -153,6 +153,8 @@ env:
 install: all
 	install -d $(DESTDIR)$(LUA_SHARE)/tray $(DESTDIR)$(LUA_LIB)/tray $(DESTDIR)$(PREFIX)/bin
 	install -m 0644 lua/tray/*.lua $(DESTDIR)$(LUA_SHARE)/tray/
+	install -d $(DESTDIR)$(LUA_SHARE)/tray/backend
+	install -m 0644 lua/tray/backend/*.lua $(DESTDIR)$(LUA_SHARE)/tray/backend/
 	install -m 0755 $(MODULE) $(DESTDIR)$(LUA_LIB)/tray/native.so
 	@if [ -d bin ]; then for f in bin/*; do install -m 0755 $$f $(DESTDIR)$(PREFIX)/bin/; done; fi
 

@@ -145,6 +145,13 @@ end
 -- Authorizes (one request per key at a time: a second caller waits for the first).
 function Source:authorize(stale)
   local key = self.key
+  local backend = self.master.transport and self.master.transport.backend
+  if backend and backend.once then
+    -- the backend's single flight (inside nginx: a semaphore per key and worker)
+    local token, expires = backend:once("authorize:" .. key, function() return self:fetch() end)
+    if token and token == stale then return self:fetch() end
+    return token, expires
+  end
   local pending = inflight[key]
   local sched = parallel.current()
   if pending and sched and pending.sched == sched then
@@ -158,6 +165,16 @@ function Source:authorize(stale)
   end
   pending = { done = false, sched = sched }
   inflight[key] = pending
+  local token, expires_or_err = self:fetch()
+  pending.token, pending.done = token, true
+  if token then pending.expires = expires_or_err else pending.err = expires_or_err end
+  if inflight[key] == pending then inflight[key] = nil end
+  return token, expires_or_err
+end
+
+-- One authorize request; the token goes to the store. Returns token, expires | nil, err.
+function Source:fetch()
+  local key = self.key
   local ok, res, err = pcall(self.master.authorize, self.master, { userId = self.user_id })
   local token, expires
   if ok and type(res) == "table" and type(res.accessToken) == "string" and res.accessToken ~= "" then
@@ -171,8 +188,6 @@ function Source:authorize(stale)
     err = errors.new("usage", "authorize raised: " .. errors.scrub(tostring(res), self.secrets),
       { operation = "authorize" })
   end
-  pending.token, pending.expires, pending.err, pending.done = token, expires, err, true
-  if inflight[key] == pending then inflight[key] = nil end
   if not token then return nil, err end
   return token, expires
 end

@@ -122,10 +122,12 @@ end
 local Transport = {}
 Transport.__index = Transport
 
--- Inside nginx (OpenResty), `tray.ngx` supplies a non-blocking transport, sleep
--- and a limiter shared by the workers; elsewhere this is false.
+-- Inside nginx (OpenResty), the cosocket backend (tray.backend.ngx) sends,
+-- sleeps, jitters and coalesces; `tray.ngx` supplies the limiter shared by the
+-- workers. Elsewhere this is false.
 local function in_nginx()
-  return type(ngx) == "table" and type(ngx.run_worker_thread) == "function" -- luacheck: ignore 113
+  return type(ngx) == "table" and type(ngx.config) == "table" -- luacheck: ignore 113
+    and ngx.config.ngx_lua_version ~= nil -- luacheck: ignore 113
 end
 
 local function make_limiter(rl, token, host, log)
@@ -154,14 +156,17 @@ function _M.new(o, token, host)
     stats = { requests = 0, retries = 0, failures = 0 },
     sleep = native.sleep,
   }, Transport)
+  local ua = "tray-lua/" .. VERSION
+  if o.user_agent then ua = o.user_agent .. " " .. ua end
   if not o.transport and in_nginx() then
-    local ngx_mod = require "tray.ngx"
-    o.transport = ngx_mod.transport(o)
-    self.sleep = ngx_mod.sleep
+    local backend = require("tray.backend.ngx").new{
+      timeout = o.timeout, connect_timeout = o.connect_timeout, max_body = o.max_body,
+      user_agent = ua, ca_file = o.ca_file, log = o.log,
+    }
+    self.backend = backend
+    self.sleep = function(seconds) return backend:sleep(seconds) end
   end
-  if not o.transport then
-    local ua = "tray-lua/" .. VERSION
-    if o.user_agent then ua = o.user_agent .. " " .. ua end
+  if not o.transport and not self.backend then
     local session, kind, msg = native.session{
       timeout = o.timeout, connect_timeout = o.connect_timeout, user_agent = ua,
       ca_file = o.ca_file, max_body = o.max_body,
@@ -234,6 +239,9 @@ function Transport:send(method, url, body)
     end
     return tonumber(res.status) or 0, res.body or "", lower_keys(res.headers)
   end
+  if self.backend then
+    return self.backend:request(method, url, HEADER_LISTS[has_body], body, self.token)
+  end
   local sched = parallel.current()
   if sched then
     return sched:request(self.session, method, url, HEADER_LISTS[has_body], body, self.token)
@@ -247,7 +255,8 @@ end
 function Transport:backoff(attempt)
   local o = self.opts
   if self.session then return self.session:backoff(attempt, o.retry_base, o.retry_cap) end
-  return math.random() * math.min(o.retry_cap, o.retry_base * 2 ^ attempt)
+  local r = self.backend and self.backend:jitter() or math.random()
+  return r * math.min(o.retry_cap, o.retry_base * 2 ^ attempt)
 end
 
 local function retryable(err, unsent, idempotent)
@@ -307,6 +316,7 @@ end
 --- Frees the connections now rather than at garbage collection. Idempotent.
 function Transport:close()
   if self.session then self.session:close() end
+  if self.backend then self.backend:close() end
 end
 
 return _M

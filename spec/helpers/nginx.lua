@@ -58,14 +58,27 @@ end
 local Nginx = {}
 Nginx.__index = Nginx
 
---- Starts examples/openresty/nginx.conf with `workers` worker processes. The
--- app's environment is the emulator's token and URLs plus `env` (name -> value);
--- it reaches nginx through a 0600 file sourced by the shell, never argv.
--- Raises when nginx does not start (the message has its error log).
+--- The system's CA bundle (what lua_ssl_trusted_certificate names by default).
+M.CA_FILE = "/etc/ssl/certs/ca-certificates.crt"
+
+--- The first nameserver of /etc/resolv.conf (nginx's `resolver`), or 127.0.0.1.
+function M.resolver()
+  local text = read_file("/etc/resolv.conf") or ""
+  local ns = text:match("\nnameserver%s+([%d%.]+)") or text:match("^nameserver%s+([%d%.]+)")
+  return ns or "127.0.0.1"
+end
+
+--- Starts examples/openresty/nginx.conf (or `opts.conf`) with `workers` worker
+-- processes. The app's environment is the emulator's token and URLs plus `env`
+-- (name -> value); it reaches nginx through a 0600 file sourced by the shell,
+-- never argv. Raises when nginx does not start (the message has its error log).
 -- @tparam number workers
 -- @tparam[opt] table env more environment variables for the app
+-- @tparam[opt] table opts `ca_file` (lua_ssl_trusted_certificate, default `M.CA_FILE`),
+-- `conf` (another template with the same @NAME@ placeholders)
 -- @treturn table the handle: `url`, `port`, `prefix`, `pid()`, `log()`, `stop()`
-function M.start(workers, env)
+function M.start(workers, env, opts)
+  opts = opts or {}
   local vars = {
     TRAY_MASTER_TOKEN = emu.master_token,
     TRAY_GRAPHQL_URL = emu.graphql_url,
@@ -87,13 +100,14 @@ function M.start(workers, env)
     quote(prefix) .. "/logs " .. quote(prefix) .. "/temp"))
   local self = setmetatable({ prefix = prefix }, Nginx)
   write_file(prefix .. "/env.sh", table.concat(lines, "\n"), "600")
-  local template = assert(read_file(M.ROOT .. "/examples/openresty/nginx.conf"))
+  local template = assert(read_file(opts.conf or (M.ROOT .. "/examples/openresty/nginx.conf")))
+  local values = { ROOT = M.ROOT, WORKERS = tostring(workers), CA_FILE = opts.ca_file or M.CA_FILE,
+                   RESOLVER = M.resolver() }
   math.randomseed(os.time() + math.floor(native.now() * 1000))
   for _ = 1, 10 do
     local port = math.random(20000, 32000)
-    local conf = template:gsub("@(%u+)@", function(k)
-      return ({ ROOT = M.ROOT, PORT = tostring(port), WORKERS = tostring(workers) })[k]
-    end)
+    values.PORT = tostring(port)
+    local conf = template:gsub("@([%u_]+)@", values)
     write_file(prefix .. "/conf/nginx.conf", conf)
     local started = shell_ok(". " .. quote(prefix .. "/env.sh") .. " && nginx -p " .. quote(prefix) ..
       " -c conf/nginx.conf -e logs/error.log 2> " .. quote(prefix .. "/logs/start.err"))
