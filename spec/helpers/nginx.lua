@@ -169,10 +169,10 @@ function Nginx:stop()
   self.prefix = nil
 end
 
---- Runs GET requests concurrently (one multi handle); returns the results by
+--- Runs requests concurrently (one multi handle); returns the results by
 -- index (`{ status =, body =, headers = }` or `{ kind =, message = }`) and the
 -- seconds each took. `each(done, n)` is called while waiting, with the results so far.
--- @tparam {string,...} urls
+-- @tparam table urls each a URL (a GET) or `{ url =, method =, body = }` (a JSON body)
 -- @tparam number timeout seconds for each request
 -- @tparam[opt] function each
 -- @treturn table results
@@ -181,7 +181,12 @@ function M.fire(urls, timeout, each)
   local s = assert(native.session{ timeout = timeout })
   local m = assert(native.multi())
   local t0 = native.now()
-  for i, url in ipairs(urls) do assert(m:add(s, i, "GET", url, { "Accept: application/json" })) end
+  for i, r in ipairs(urls) do
+    if type(r) == "string" then r = { url = r } end
+    local headers = { "Accept: application/json" }
+    if r.body then headers[2] = "Content-Type: application/json" end
+    assert(m:add(s, i, r.method or "GET", r.url, headers, r.body))
+  end
   local done, n, took = {}, 0, {}
   while n < #urls do
     local got = assert(m:poll(0.05))
@@ -208,5 +213,20 @@ function M.get(url)
   s:close()
   return status, body, headers, took
 end
+
+--- One POST of a JSON body. Returns status, body, headers (or nil, kind, message).
+-- @tparam string url
+-- @tparam string body JSON
+function M.post(url, body)
+  local s = assert(native.session{ timeout = 60 })
+  local status, rbody, headers = s:request("POST", url, { "Accept: application/json",
+    "Content-Type: application/json" }, body)
+  s:close()
+  return status, rbody, headers
+end
+
+--- The probe configuration (spec/fixtures/nginx/nginx.conf): POST /probe runs one
+-- SDK call with the client options of the request.
+M.PROBE_CONF = M.ROOT .. "/spec/fixtures/nginx/nginx.conf"
 
 return M
