@@ -77,7 +77,12 @@ static int buf_str(tray_h1_buf *b, const char *s)
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 static int is_blank(char c) { return c == ' ' || c == '\t'; }
-static char lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c; }
+static char lower(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return "abcdefghijklmnopqrstuvwxyz"[c - 'A'];
+    return c;
+}
 
 static int is_tchar(unsigned char c)
 {

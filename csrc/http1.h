@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #define TRAY_H1_HEAD_MAX ((size_t)64 * 1024) /* bytes of one response head (status line + headers) */
-#define TRAY_H1_LINE_MAX 1024                /* bytes of a chunk-size line */
+#define TRAY_H1_LINE_MAX ((size_t)1024)      /* bytes of a chunk-size line */
 
 typedef struct {
     char *data;

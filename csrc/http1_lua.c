@@ -39,7 +39,7 @@ static int failure(lua_State *L, const char *kind, const char *message)
 
 static int l_request(lua_State *L)
 {
-    size_t mlen, ulen, blen = 0, tlen = 0, n = 0, i;
+    size_t mlen, ulen, blen = 0, tlen = 0, n = 0;
     const char *method = luaL_checklstring(L, 1, &mlen);
     const char *url = luaL_checklstring(L, 2, &ulen);
     const char *body = luaL_optlstring(L, 4, NULL, &blen);
@@ -59,6 +59,7 @@ static int l_request(lua_State *L)
         n = lua_rawlen(L, 3);
         if (n > MAX_LINES)
             return failure(L, "usage", "too many headers");
+        size_t i;
         for (i = 0; i < n; i++) {
             size_t len;
             lua_rawgeti(L, 3, (int)i + 1);
@@ -93,6 +94,7 @@ static int l_request(lua_State *L)
 
 static int l_parser(lua_State *L)
 {
+    const size_t cap = ((size_t)-1) / 2;
     lua_Number max = luaL_checknumber(L, 1);
     int head_only = lua_toboolean(L, 2);
     parser_ud *u;
@@ -102,7 +104,7 @@ static int l_parser(lua_State *L)
     u->live = 0;
     luaL_getmetatable(L, PARSER_MT);
     lua_setmetatable(L, -2);
-    tray_h1_parser_init(&u->p, max >= (lua_Number)((size_t)-1 / 2) ? (size_t)-1 / 2 : (size_t)max, head_only);
+    tray_h1_parser_init(&u->p, max >= (lua_Number)cap ? cap : (size_t)max, head_only);
     u->live = 1;
     return 1;
 }

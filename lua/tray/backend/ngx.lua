@@ -209,12 +209,15 @@ function Backend:connect(scheme, host, port, deadline)
   if scheme == "https" and sock:getreusedtimes() == 0 then
     -- verification is always on: without a trusted chain and a matching name
     -- the handshake fails, and the request (with its token) is never written
-    local session
-    session, err = sock:sslhandshake(nil, host, true)
-    if not session then
+    -- (pcall: lua-resty-core 0.1.25, Debian 12's, raises "assertion failed!" instead of
+    -- returning the error when a handshake that completed at once then fails verification)
+    local called, session, herr = pcall(sock.sslhandshake, sock, nil, host, true)
+    if not called or not session then
       sock:close()
-      if err == "timeout" then return nil, "timeout", "the TLS handshake with " .. host .. " timed out" end
-      return nil, "network", "TLS with " .. host .. " failed: " .. tostring(err) ..
+      if herr == "timeout" then return nil, "timeout", "the TLS handshake with " .. host .. " timed out" end
+      local why = called and tostring(herr)
+        or "the certificate did not verify, or the handshake failed (nginx's error log says which)"
+      return nil, "network", "TLS with " .. host .. " failed: " .. why ..
         " (the certificate is checked against nginx's lua_ssl_trusted_certificate)"
     end
   end
