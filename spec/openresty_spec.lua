@@ -564,7 +564,7 @@ describe("tray in nginx", function()
       end
       assert(tls_url, "the TLS emulator did not start")
       -- its certificate (fetched without verification), beside the system's CAs
-      local pem = sh_read("curl -sk " .. tls_url .. "/_emulator/ca.pem")
+      local pem = sh_read("env -u LD_PRELOAD curl -sk " .. tls_url .. "/_emulator/ca.pem")
       assert.matches("BEGIN CERTIFICATE", pem)
       bundle = os.tmpname()
       local w = assert(io.open(bundle, "w"))
@@ -580,7 +580,7 @@ describe("tray in nginx", function()
     end)
 
     local function tls_requests()
-      return json.decode(sh_read("curl -sk " .. tls_url .. "/_emulator/requests"))
+      return json.decode(sh_read("env -u LD_PRELOAD curl -sk " .. tls_url .. "/_emulator/requests"))
     end
 
     local function endpoint()
@@ -590,7 +590,7 @@ describe("tray in nginx", function()
     it("is refused without the certificate in lua_ssl_trusted_certificate, and nothing is sent", function()
       local n = nginx.start(1, {}, { conf = nginx.PROBE_CONF })
       finally(function() n:stop() end)
-      os.execute("curl -sk -X DELETE " .. tls_url .. "/_emulator/requests >/dev/null")
+      os.execute("env -u LD_PRELOAD curl -sk -X DELETE " .. tls_url .. "/_emulator/requests >/dev/null")
       -- several times: a handshake can complete at once or after waiting, both must refuse
       for _ = 1, 5 do
         local r = probe(n, { client = "embedded", call = "users", opts = { endpoint = endpoint() } })
