@@ -417,7 +417,12 @@ describe("tray in nginx", function()
       { mode = "malformed_json", kind = "decode", status = 200 },
       { mode = "html", kind = "http", status = 502 },
       { mode = "empty", kind = "decode", status = 200 },
+      { mode = "status 500", kind = "http", status = 500, spec = { mode = "status", status = 500 } },
+      { mode = "429 without Retry-After", kind = "rate_limited", status = 429, spec = { mode = "429" } },
+      { mode = "redirect", kind = "http", status = 307 },
       { mode = "stall", kind = "timeout", opts = { timeout = 0.3 }, spec = { delayMs = 5000 } },
+      { mode = "delay past the timeout", kind = "timeout", opts = { timeout = 0.3 },
+        spec = { mode = "delay", delayMs = 1500 } },
       { mode = "huge over max_body", kind = "decode", opts = { max_body = 10000 },
         spec = { mode = "huge", bytes = 100000 } },
       { mode = "huge, chunked, over max_body", kind = "decode", opts = { max_body = 10000 },
@@ -447,6 +452,27 @@ describe("tray in nginx", function()
         end)
       end
     end
+
+    it("a body trickled one byte per millisecond arrives whole", function()
+      for _, c in ipairs(CALLS) do
+        emu.fault{ match = c.match, mode = "trickle", delayMs = 1 }
+        local r = probe(ngx_proc, { client = c.client, call = c.call })
+        assert.is_true(r.ok, r.err and r.err.message)
+      end
+      local faults = 0
+      for _, req in ipairs(emu.requests()) do
+        if req.fault == "trickle" then faults = faults + 1 end
+      end
+      assert.equal(2, faults)
+    end)
+
+    it("the GraphQL rate-limit answer (HTTP 200) is kind rate_limited", function()
+      emu.fault{ match = { operation = "users" }, mode = "graphql_rate_limit" }
+      local r = probe(ngx_proc, { client = "embedded", call = "users" })
+      assert.is_false(r.ok)
+      assert.equal("rate_limited", r.err.kind)
+      assert.equal(200, r.err.status)
+    end)
 
     it("a 3xx is not followed: the token never reaches the other host", function()
       for _, status in ipairs({ 301, 302, 307, 308 }) do
@@ -606,11 +632,12 @@ describe("tray in nginx", function()
       finally(function() n:stop() end)
       local r = probe(n, { client = "embedded", call = "users", opts = { endpoint = endpoint() } })
       assert.is_true(r.ok, r.err and r.err.message)
-      -- the name is checked too: the certificate holds localhost and 127.0.0.1, not this one
-      r = probe(n, { client = "embedded", call = "users",
-        opts = { endpoint = (endpoint():gsub("localhost", "tray.invalid")) } })
+      -- the name is checked too, not only the chain: nginx matches the host against the
+      -- certificate's DNS names (here only localhost), so the same server by address is refused
+      r = probe(n, { client = "embedded", call = "users", opts = { endpoint = tls_url .. "/graphql" } })
       assert.is_false(r.ok)
       assert.equal("network", r.err.kind)
+      assert.matches("127.0.0.1", r.err.message, 1, true)
     end)
   end)
 
