@@ -163,13 +163,12 @@ local function exchange(self, sock, bytes, head_only, deadline)
     if data then
       got = got + #data
       done, kind, msg = parser:feed(data)
+    elseif rerr ~= "timeout" and got == 0 and sock:getreusedtimes() > 0 then
+      -- closed or reset before any answer byte, on a connection from the pool
+      parser:close()
+      return nil, "network", "the kept-alive connection was closed", nil, true
     elseif rerr == "closed" then
-      if got == 0 and sock:getreusedtimes() > 0 then
-        parser:close()
-        return nil, "network", "the kept-alive connection was closed", nil, true
-      end
       done, kind, msg = parser:eof()
-      if done == false then done, kind, msg = nil, "network", "the connection closed early" end
     elseif rerr == "timeout" then
       parser:close()
       return nil, "timeout", "the request took longer than the timeout"
