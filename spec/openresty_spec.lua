@@ -505,6 +505,19 @@ describe("tray in nginx", function()
       assert.is_true(connections < n, connections .. " connections for " .. n .. " requests")
     end)
 
+    it("a kept connection the server closes before answering is replaced once, as libcurl does", function()
+      -- the worker's client keeps a connection (GET /sdk), then the server drops the next request unanswered
+      assert.equal(200, (get(ngx_proc.url .. "/sdk")))
+      emu.fault{ match = { operation = "users" }, mode = "refuse" }
+      local status, text = get(ngx_proc.url .. "/sdk")
+      assert.equal(200, status, text)
+      local log = emu.requests()
+      assert.equal(3, #log)
+      assert.equal("refuse", log[2].fault)
+      assert.equal(log[1].remotePort, log[2].remotePort)   -- the kept connection
+      assert.not_equal(log[2].remotePort, log[3].remotePort) -- a new one
+    end)
+
     it("retries what the libcurl backend retries, with jittered waits", function()
       emu.fault{ match = { operation = "users" }, mode = "status", status = 503, count = 2 }
       local r = probe(ngx_proc, { client = "embedded", call = "users",
