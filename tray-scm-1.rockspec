@@ -24,7 +24,7 @@ build = {
   type = "builtin",
   modules = {
     ["tray.native"] = {
-      sources = { "csrc/http.c", "csrc/limiter.c", "csrc/module.c", "csrc/parse.c",
+      sources = { "csrc/http.c", "csrc/http1.c", "csrc/http1_lua.c", "csrc/limiter.c", "csrc/module.c", "csrc/parse.c",
                   "csrc/redis.c", "csrc/redis_lua.c", "csrc/redis_url.c" },
       defines = { "_POSIX_C_SOURCE=200809L" },
       libraries = { "curl", "hiredis", "pthread" },
@@ -34,6 +34,7 @@ build = {
     ["tray"] = "lua/tray/init.lua",
     ["tray.backend"] = "lua/tray/backend/init.lua",
     ["tray.backend.curl"] = "lua/tray/backend/curl.lua",
+    ["tray.backend.ngx"] = "lua/tray/backend/ngx.lua",
     ["tray.backend.once"] = "lua/tray/backend/once.lua",
     ["tray.client"] = "lua/tray/client.lua",
     ["tray.core"] = "lua/tray/core.lua",
@@ -49,7 +50,6 @@ build = {
     ["tray.graphql"] = "lua/tray/graphql.lua",
     ["tray.json"] = "lua/tray/json.lua",
     ["tray.ngx"] = "lua/tray/ngx.lua",
-    ["tray.ngx_worker"] = "lua/tray/ngx_worker.lua",
     ["tray.onboarding"] = "lua/tray/onboarding.lua",
     ["tray.pager"] = "lua/tray/pager.lua",
     ["tray.parallel"] = "lua/tray/parallel.lua",

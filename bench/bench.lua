@@ -498,6 +498,19 @@ local function memory(out)
   out.mem = { runs = res }
 end
 
+-- N concurrent SDK calls vs N plain cosocket requests in one nginx worker (bench/nginx.lua).
+local function nginx_part(out)
+  local n = QUICK and 200 or 1000
+  local text = read_command("lua5.4 bench/nginx.lua " .. n .. " 2>&1")
+  local line = text:match("BENCHRESULT (%b{})")
+  if not line then
+    io.stderr:write("bench: nginx part failed:\n", text, "\n")
+    return
+  end
+  out.nginx = assert(json.decode(line))
+  emu("POST", "/reset", {})
+end
+
 -- ---------------------------------------------------------------------------
 -- The table.
 
@@ -668,6 +681,36 @@ local function render(res)
         fmt(r.base_kb / 1024, 1), fmt(r.hwm_kb / 1024, 1), fmt(r.hwm_kb / base, 2), fmt(r.wall, 1)))
     end
   end
+  local nx = res.nginx
+  if nx and nx.skipped then
+    add()
+    add("## nginx")
+    add()
+    add("Not run: " .. nx.skipped .. ".")
+  elseif nx then
+    add()
+    add("## nginx: SDK calls on cosockets")
+    add()
+    add(string.format("%d concurrent requests to one nginx worker (no thread_pool directive), each making one " ..
+      "call to the emulator answering after 1 s (latencyMs = 1000): `/sdk` is `emb:users{ first = 1 }` on the " ..
+      "worker's client (rate_limit = false), `/plain` the same POST written by hand on `ngx.socket.tcp` " ..
+      "(keep-alive pool, Content-Length framing, nothing else). Runs alternate plain, sdk, plain, sdk. " ..
+      "/health: the slowest of up to 5 requests to a plain nginx location while at least a quarter of the " ..
+      "calls were at the emulator, unanswered.", nx.n))
+    add()
+    add("| run | wall s | errors | /health while in flight, worst ms |")
+    add("|---|---:|---:|---:|")
+    local best = {}
+    for _, r in ipairs(nx.runs) do
+      add(string.format("| %s (round %d) | %s | %d | %s |", r.path, r.round, fmt(r.wall, 2), r.errors,
+        r.health_ms and fmt(r.health_ms, 1) or "not sampled"))
+      if not best[r.path] or r.wall < best[r.path] then best[r.path] = r.wall end
+    end
+    if best["/sdk"] and best["/plain"] then
+      add()
+      add(string.format("SDK / plain wall time (best of each): **%sx**.", fmt(best["/sdk"] / best["/plain"], 2)))
+    end
+  end
   return table.concat(L, "\n") .. "\n"
 end
 
@@ -683,13 +726,13 @@ local function main(args)
   end
   local parts = {
     { "per-request", per_request_part }, { "rate", rate_adherence }, { "concurrency", concurrency },
-    { "memory", memory },
+    { "memory", memory }, { "nginx", nginx_part },
   }
   local only, known = {}, {}
   for _, p in ipairs(parts) do known[p[1]] = true end
   for _, a in ipairs(args) do
     if not known[a] then
-      io.stderr:write("usage: bench/run [per-request] [rate] [concurrency] [memory]   (default: all)\n")
+      io.stderr:write("usage: bench/run [per-request] [rate] [concurrency] [memory] [nginx]   (default: all)\n")
       os.exit(2)
     end
     only[a] = true

@@ -6,6 +6,7 @@
  */
 #include "compat.h"
 #include "http.h"
+#include "http1.h"
 #include "luatype.h"
 #include "redis.h"
 #include "tray.h"
@@ -565,6 +566,7 @@ int luaopen_tray_native(lua_State *L)
     tray_lua_newtype(L, LIMITER_MT, limiter_methods, l_limiter_close);
     luaL_newlib(L, functions);
     tray_redis_luaopen(L); /* native.redis, native.redis_limiter, native.redis_url */
+    tray_http1_luaopen(L); /* native.http1_request, native.http1_parser (nginx backend) */
     lua_pushliteral(L, TRAY_NATIVE_VERSION);
     lua_setfield(L, -2, "VERSION");
     return 1;

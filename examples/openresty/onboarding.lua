@@ -1,23 +1,29 @@
 --- The onboarding app of examples/openresty/nginx.conf.
 --
---    GET /onboard?externalUserId=ada-1&name=Ada
---      -> 200 { "userId": ..., "created": true, "solutionInstanceId": ..., "configWizardUrl": ... }
+--    POST /onboard  {"externalUserId": "ada-1", "name": "Ada"}   (or the same as form fields)
+--      -> 200 { "userId", "solutionInstanceId", "configWizardUrl", "user", "instance", "status" }
+--    GET /instances?userId=...
+--      -> 200 { "instances": [ { "id", "name", "enabled" }, ... ] }
 --    GET /users?first=10
 --      -> 200 { "users": [ { "id", "name", "externalUserId" }, ... ] }
 --    GET /overview
 --      -> 200 { "users": [ ... ], "solutions": [ ... ] }   (two calls at once, tray.parallel)
 --
--- `/onboard` creates the external user (or finds it when the externalUserId is
--- taken), creates an instance of the onboarding solution with the user's
--- token, gets an authorization code and answers the config wizard URL to send
--- the user to. Every SDK call yields to nginx (tray.ngx), so a worker serves
--- other requests meanwhile, and the account's rate limit is shared by all
--- workers (lua_shared_dict tray_limits).
+-- `/onboard` is idempotent (`tray.onboarding.onboard`): it finds or creates the
+-- external user, finds or creates the user's instance of the onboarding
+-- solution (named "<name> (onboarding)"), and answers a config wizard URL with
+-- a fresh authorization code. A second POST for the same user creates nothing.
+-- User tokens come from the client's `for_user` cache: one `authorize` per
+-- user and worker until the token nears its end, however many requests need
+-- it at once. Every SDK call is a cosocket request, so a worker serves other
+-- requests meanwhile, and the account's rate limit is shared by all workers
+-- (lua_shared_dict tray_limits).
 --
 -- Settings come from the environment (the `env` lines of nginx.conf):
 -- TRAY_MASTER_TOKEN, TRAY_GRAPHQL_URL / TRAY_REGION, TRAY_EMBEDDED_URL,
 -- TRAY_PARTNER_ID (the config wizard's partner), TRAY_SOLUTION_ID (default:
--- the first solution tagged "onboarding").
+-- the first solution tagged "onboarding"), TRAY_TOKEN_TTL (seconds a user
+-- token is kept; default: until ten minutes before it expires).
 --
 -- Several nginx hosts on one account: set TRAY_REDIS_URL (redis://host:port/db)
 -- and every worker of every host takes its turns from one bucket in Redis
@@ -32,14 +38,17 @@
 
 local tray = require "tray"
 local json = require "tray.json"
+local onboarding = require "tray.onboarding"
 
 local _M = {}
 
--- One client per worker, made on first use; its connections live in the
--- thread-pool VMs and its rate limiter in the shared dictionary.
+-- One client per worker, made on first use: its connections are the worker's
+-- cosocket pools, its user tokens the for_user cache, its rate limiter the
+-- shared dictionary.
 local client
 local solution_id = os.getenv("TRAY_SOLUTION_ID")
 local partner_id = os.getenv("TRAY_PARTNER_ID") or "acme"
+local token_ttl = tonumber(os.getenv("TRAY_TOKEN_TTL") or "")
 
 local STATUS = { usage = 400, validation = 400, not_found = 404, rate_limited = 429,
                  timeout = 504, network = 502 }
@@ -59,8 +68,9 @@ local function fail(err, where)
     { error = { kind = err.kind, message = err.message, operation = err.operation } })
 end
 
--- ngx.log levels for the client's log callback (the Redis limiter's fallback notices, retries).
-local LOG_LEVELS = { warn = ngx.WARN, info = ngx.INFO, retry = ngx.INFO }
+-- ngx.log levels for the client's log callback (the Redis limiter's fallback
+-- notices, retries: nginx.conf's error_log level is notice).
+local LOG_LEVELS = { warn = ngx.WARN, info = ngx.INFO, retry = ngx.NOTICE }
 
 -- The rate limit from the environment: nil (tray's default: the shared
 -- dictionary inside nginx) unless one of the variables is set.
@@ -94,23 +104,16 @@ end
 
 local function onboarding_solution(emb)
   if solution_id then return solution_id end
-  local page, err = emb:solutions{ criteria = { tags = { "onboarding" } }, first = 1 }
-  if not page then return nil, err end
-  local s = page.nodes[1]
-  if not s then return nil, { kind = "not_found", message = "no solution is tagged onboarding" } end
-  solution_id = s.id
+  local sol, err = onboarding.resolve_solution(emb, "onboarding")
+  if not sol then return nil, err end
+  solution_id = sol.id
   return solution_id
 end
 
--- The user's id: a new external user, or the one that already has this externalUserId.
-local function find_or_create(emb, external_id, name)
-  local created, err = emb:create_external_user{ externalUserId = external_id, name = name }
-  if created then return created.userId, true end
-  if err.kind ~= "graphql" then return nil, err end
-  local page = emb:users{ criteria = { externalUserId = external_id }, first = 1 }
-  local user = page and page.nodes[1]
-  if user then return user.id, false end
-  return nil, err
+-- Options of for_user: the token cache's lifetime (TRAY_TOKEN_TTL), else tray's defaults.
+local function token_opts()
+  if token_ttl and token_ttl > 0 then return { ttl = token_ttl, margin = 0 } end
+  return nil
 end
 
 local function arg(args, name)
@@ -120,9 +123,24 @@ local function arg(args, name)
   return v
 end
 
---- `GET /onboard?externalUserId=...&name=...`
+-- The POST body: JSON, or form fields.
+local function post_args()
+  ngx.req.read_body()
+  local ctype = ngx.var.content_type or ""
+  if ctype:find("json", 1, true) then
+    local v = json.decode(ngx.req.get_body_data() or "")
+    return type(v) == "table" and v or {}
+  end
+  return ngx.req.get_post_args(20) or {}
+end
+
+--- `POST /onboard` with `externalUserId` and `name` (JSON or form fields).
 function _M.onboard()
-  local args = ngx.req.get_uri_args(20)
+  if ngx.req.get_method() ~= "POST" then
+    ngx.header["Allow"] = "POST"
+    return reply(405, { error = { kind = "usage", message = "POST /onboard with externalUserId and name" } })
+  end
+  local args = post_args()
   local external_id, name = arg(args, "externalUserId"), arg(args, "name")
   if not external_id or not name then
     return reply(400, { error = { kind = "usage", message = "externalUserId and name are required" } })
@@ -132,25 +150,30 @@ function _M.onboard()
   local sid
   sid, err = onboarding_solution(emb)
   if not sid then return fail(err, "solutions") end
+  local report
+  report, err = onboarding.onboard(emb, { externalUserId = external_id, name = name },
+    { solutionId = sid, instanceName = name .. " (onboarding)", partnerId = partner_id, enable = false,
+      tokens = token_opts() })
+  if not report then return fail(err, err.operation or "onboard") end
+  return reply(200, { userId = report.userId, solutionInstanceId = report.solutionInstanceId,
+    configWizardUrl = report.wizardUrl, user = report.user, instance = report.instance, status = report.status })
+end
 
-  local user_id, created_or_err = find_or_create(emb, external_id, name)
-  if not user_id then return fail(created_or_err, "create_external_user") end
-  local auth
-  auth, err = emb:authorize{ userId = user_id }
-  if not auth then return fail(err, "authorize") end
-  local user = assert(emb:as_user(auth.accessToken))
-  local inst
-  inst, err = user:create_solution_instance{ solutionId = sid, instanceName = name .. " (onboarding)" }
-  if not inst then return fail(err, "create_solution_instance") end
-  local code
-  code, err = emb:generate_authorization_code{ userId = user_id }
-  if not code then return fail(err, "generate_authorization_code") end
-  local url
-  url, err = emb:config_wizard_url{ partnerId = partner_id, solutionInstanceId = inst.solutionInstance.id,
-    authorizationCode = code.authorizationCode }
-  if not url then return fail(err, "config_wizard_url") end
-  return reply(200, { userId = user_id, created = created_or_err, solutionInstanceId = inst.solutionInstance.id,
-    configWizardUrl = url })
+--- `GET /instances?userId=...`: the user's solution instances, with a cached user token.
+function _M.instances()
+  local user_id = arg(ngx.req.get_uri_args(20), "userId")
+  if not user_id then return reply(400, { error = { kind = "usage", message = "userId is required" } }) end
+  local emb, err = embedded()
+  if not emb then return fail(err, "client") end
+  local user
+  user, err = emb:for_user(user_id, token_opts())
+  if not user then return fail(err, "for_user") end
+  local page
+  page, err = user:solution_instances()
+  if not page then return fail(err, "solution_instances") end
+  local list = json.array()
+  for i, inst in ipairs(page.nodes) do list[i] = { id = inst.id, name = inst.name, enabled = inst.enabled } end
+  return reply(200, { instances = list })
 end
 
 --- `GET /users?first=N`: the account's external users (one SDK call).

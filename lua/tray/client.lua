@@ -132,7 +132,6 @@ _M.OPTIONS = {
   on_response = { check = optional("function", "on_response") },
   transport = { check = optional("function", "transport") },
   backend = { check = check_backend },
-  thread_pool = { check = optional("string", "thread_pool") },
   region = { check = any },
   base_url = { check = any },
   validate = { check = any },
@@ -351,7 +350,6 @@ function _M.connect(self, o, token, host)
   local settings = {
     timeout = o.timeout, connect_timeout = o.connect_timeout, max_body = o.max_body,
     user_agent = _M.user_agent(o.user_agent), ca_file = o.ca_file, proxy = o.proxy, log = o.log,
-    thread_pool = o.thread_pool,
   }
   local backend, err = backends.select(settings, o.backend, o.transport)
   if not backend then return nil, err end

@@ -52,13 +52,12 @@ end
 
 -- Inside nginx the libcurl multi loop would block the worker: the tasks run in
 -- nginx light threads instead (ngx.thread.spawn), `concurrency` of them pulling
--- the next task in turn; each request yields to nginx (see tray.ngx). Returns
+-- the next task in turn; each request yields to nginx (see tray.backend.ngx). Returns
 -- false when this phase cannot spawn light threads (then the loop below runs).
 local function run_light_threads(tasks, n, concurrency, results, errs)
+  if not require("tray.backend.ngx").in_nginx() then return false end
   local ngx = ngx -- luacheck: ignore 113
-  if type(ngx) ~= "table" or type(ngx.socket) ~= "table" or type(ngx.thread) ~= "table" then
-    return false
-  end
+  if type(ngx.thread) ~= "table" then return false end
   local next_task = 1
   local function worker()
     while next_task <= n do

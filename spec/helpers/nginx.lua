@@ -58,14 +58,27 @@ end
 local Nginx = {}
 Nginx.__index = Nginx
 
---- Starts examples/openresty/nginx.conf with `workers` worker processes. The
--- app's environment is the emulator's token and URLs plus `env` (name -> value);
--- it reaches nginx through a 0600 file sourced by the shell, never argv.
--- Raises when nginx does not start (the message has its error log).
+--- The system's CA bundle (what lua_ssl_trusted_certificate names by default).
+M.CA_FILE = "/etc/ssl/certs/ca-certificates.crt"
+
+--- The first nameserver of /etc/resolv.conf (nginx's `resolver`), or 127.0.0.1.
+function M.resolver()
+  local text = read_file("/etc/resolv.conf") or ""
+  local ns = text:match("\nnameserver%s+([%d%.]+)") or text:match("^nameserver%s+([%d%.]+)")
+  return ns or "127.0.0.1"
+end
+
+--- Starts examples/openresty/nginx.conf (or `opts.conf`) with `workers` worker
+-- processes. The app's environment is the emulator's token and URLs plus `env`
+-- (name -> value); it reaches nginx through a 0600 file sourced by the shell,
+-- never argv. Raises when nginx does not start (the message has its error log).
 -- @tparam number workers
 -- @tparam[opt] table env more environment variables for the app
+-- @tparam[opt] table opts `ca_file` (lua_ssl_trusted_certificate, default `M.CA_FILE`),
+-- `conf` (another template with the same @NAME@ placeholders)
 -- @treturn table the handle: `url`, `port`, `prefix`, `pid()`, `log()`, `stop()`
-function M.start(workers, env)
+function M.start(workers, env, opts)
+  opts = opts or {}
   local vars = {
     TRAY_MASTER_TOKEN = emu.master_token,
     TRAY_GRAPHQL_URL = emu.graphql_url,
@@ -87,13 +100,14 @@ function M.start(workers, env)
     quote(prefix) .. "/logs " .. quote(prefix) .. "/temp"))
   local self = setmetatable({ prefix = prefix }, Nginx)
   write_file(prefix .. "/env.sh", table.concat(lines, "\n"), "600")
-  local template = assert(read_file(M.ROOT .. "/examples/openresty/nginx.conf"))
+  local template = assert(read_file(opts.conf or (M.ROOT .. "/examples/openresty/nginx.conf")))
+  local values = { ROOT = M.ROOT, WORKERS = tostring(workers), CA_FILE = opts.ca_file or M.CA_FILE,
+                   RESOLVER = M.resolver() }
   math.randomseed(os.time() + math.floor(native.now() * 1000))
   for _ = 1, 10 do
     local port = math.random(20000, 32000)
-    local conf = template:gsub("@(%u+)@", function(k)
-      return ({ ROOT = M.ROOT, PORT = tostring(port), WORKERS = tostring(workers) })[k]
-    end)
+    values.PORT = tostring(port)
+    local conf = template:gsub("@([%u_]+)@", values)
     write_file(prefix .. "/conf/nginx.conf", conf)
     local started = shell_ok(". " .. quote(prefix .. "/env.sh") .. " && nginx -p " .. quote(prefix) ..
       " -c conf/nginx.conf -e logs/error.log 2> " .. quote(prefix .. "/logs/start.err"))
@@ -155,10 +169,10 @@ function Nginx:stop()
   self.prefix = nil
 end
 
---- Runs GET requests concurrently (one multi handle); returns the results by
+--- Runs requests concurrently (one multi handle); returns the results by
 -- index (`{ status =, body =, headers = }` or `{ kind =, message = }`) and the
 -- seconds each took. `each(done, n)` is called while waiting, with the results so far.
--- @tparam {string,...} urls
+-- @tparam table urls each a URL (a GET) or `{ url =, method =, body = }` (a JSON body)
 -- @tparam number timeout seconds for each request
 -- @tparam[opt] function each
 -- @treturn table results
@@ -167,7 +181,12 @@ function M.fire(urls, timeout, each)
   local s = assert(native.session{ timeout = timeout })
   local m = assert(native.multi())
   local t0 = native.now()
-  for i, url in ipairs(urls) do assert(m:add(s, i, "GET", url, { "Accept: application/json" })) end
+  for i, r in ipairs(urls) do
+    if type(r) == "string" then r = { url = r } end
+    local headers = { "Accept: application/json" }
+    if r.body then headers[2] = "Content-Type: application/json" end
+    assert(m:add(s, i, r.method or "GET", r.url, headers, r.body))
+  end
   local done, n, took = {}, 0, {}
   while n < #urls do
     local got = assert(m:poll(0.05))
@@ -194,5 +213,20 @@ function M.get(url)
   s:close()
   return status, body, headers, took
 end
+
+--- One POST of a JSON body. Returns status, body, headers (or nil, kind, message).
+-- @tparam string url
+-- @tparam string body JSON
+function M.post(url, body)
+  local s = assert(native.session{ timeout = 60 })
+  local status, rbody, headers = s:request("POST", url, { "Accept: application/json",
+    "Content-Type: application/json" }, body)
+  s:close()
+  return status, rbody, headers
+end
+
+--- The probe configuration (spec/fixtures/nginx/nginx.conf): POST /probe runs one
+-- SDK call with the client options of the request.
+M.PROBE_CONF = M.ROOT .. "/spec/fixtures/nginx/nginx.conf"
 
 return M

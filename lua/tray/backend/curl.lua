@@ -13,7 +13,7 @@ local once = require "tray.backend.once"
 local _M = {}
 
 --- The longest a caller waits for another's single flight, in seconds.
-_M.ONCE_LIMIT = 300
+_M.ONCE_LIMIT = once.LIMIT
 
 local Curl = {}
 Curl.__index = Curl

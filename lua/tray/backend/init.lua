@@ -17,27 +17,22 @@
 --    backend:close()                backend.name ("curl" | "ngx")
 --
 -- Selection: an explicit `backend` option (a name or an object) wins; inside nginx
--- (an `ngx` global with `ngx.socket`) the cosocket backend; else libcurl.
+-- (`ngx.config.ngx_lua_version` is set) the cosocket backend (`tray.backend.ngx`);
+-- else libcurl.
 -- A `transport` function option (a caller's own sender) becomes a small backend
 -- that sends with it and takes the rest from the runtime's backend.
 -- @module tray.backend
 
 local errors = require "tray.errors"
-local native = require "tray.native"
+local ngx_backend = require "tray.backend.ngx"
 
 local _M = {}
 
---- Are we inside nginx (OpenResty), where cosockets exist?
+--- Are we inside nginx (OpenResty's lua-nginx-module)? The one definition, also
+-- used by `tray.parallel`: see `tray.backend.ngx.in_nginx`.
+-- @function in_nginx
 -- @treturn boolean
-function _M.in_nginx()
-  local ngx = ngx -- luacheck: ignore 113
-  -- (`run_worker_thread`: the thread-pool fallback's stand-in in spec/openresty_spec.lua; goes with it)
-  return type(ngx) == "table" and (type(ngx.socket) == "table" or type(ngx.run_worker_thread) == "function")
-end
-
--- ---------------------------------------------------------------------------
--- Until tray.backend.ngx (cosockets) exists: nginx's thread pool (tray.ngx)
--- wrapped as a backend. To be deleted when tray.backend.ngx is merged.
+_M.in_nginx = ngx_backend.in_nginx
 
 local function lower_keys(t)
   local out = {}
@@ -65,44 +60,6 @@ local function headers_map(lines, token)
   for k, v in pairs(map) do h[k] = v end
   if token then h.Authorization = "Bearer " .. token end
   return h
-end
-
-local function thread_pool_backend(settings)
-  local ngx = ngx -- luacheck: ignore 113
-  local tray_ngx = require "tray.ngx"
-  local own_ua = settings.user_agent:gsub("%s*tray%-lua/%S+$", "")
-  local send = tray_ngx.transport{
-    timeout = settings.timeout, connect_timeout = settings.connect_timeout, max_body = settings.max_body,
-    ca_file = settings.ca_file, thread_pool = settings.thread_pool, user_agent = own_ua ~= "" and own_ua or nil,
-  }
-  local function now()
-    ngx.update_time()
-    return ngx.now()
-  end
-  local b = { name = "ngx" }
-  function b.request(_, method, url, lines, body, token)
-    local res, kind, msg, detail = send{ method = method, url = url, headers = headers_map(lines, token),
-      body = body, timeout = settings.timeout, connect_timeout = settings.connect_timeout }
-    if not res then return nil, kind, msg, detail end
-    return res.status, res.body, lower_keys(res.headers)
-  end
-  function b.sleep(_, seconds) tray_ngx.sleep(seconds) end
-  function b.now() return now() end
-  function b.jitter() return native.jitter() end
-  local YIELDING = { rewrite = true, access = true, content = true, timer = true, ssl_cert = true,
-                     ssl_session_fetch = true }
-  b.once = require("tray.backend.once").new(tray_ngx.sleep, now, 300, function()
-    return type(ngx.get_phase) == "function" and YIELDING[ngx.get_phase()] and "ngx" or nil
-  end)
-  function b.limiter(_, rl, token, host) return tray_ngx.limiter(rl, token, host) end
-  function b.close() end
-  return b
-end
-
-local function ngx_backend(settings)
-  local ok, mod = pcall(require, "tray.backend.ngx")
-  if ok and type(mod) == "table" and mod.new then return mod.new(settings) end
-  return thread_pool_backend(settings)
 end
 
 -- ---------------------------------------------------------------------------
@@ -141,7 +98,7 @@ function _M.select(settings, choice, fn)
   if type(choice) == "table" then
     b = choice
   elseif choice == "ngx" or (choice == nil and _M.in_nginx()) then
-    b, err = ngx_backend(settings)
+    b, err = ngx_backend.new(settings)
   else
     b, err = require("tray.backend.curl").new(settings)
   end

@@ -8,6 +8,9 @@ local unpack = table.unpack or unpack -- luacheck: ignore 143
 
 local _M = {}
 
+--- The longest a caller waits for another's single flight, in seconds (every backend's).
+_M.LIMIT = 300
+
 local function pack(...) return { n = select("#", ...), ... } end
 
 --- Makes a `once` method.
