@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *copy = malloc(size + 1);
     char *part[4];
-    size_t len[4], i, start = 0, k = 0, lines, crlf = 0, nlines;
+    size_t len[4], i, start = 0, k = 0, nlines;
     const char *err, *hl[1];
     tray_h1_buf out = { NULL, 0, 0 };
     tray_h1_target t;
@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         /* request line, Host, [User-Agent], [the line], [Authorization], Content-Length,
          * Connection, and the empty line */
-        lines = 5 + (len[3] > 0) + nlines + (len[2] > 0);
+        size_t lines = 5 + (len[3] > 0) + nlines + (len[2] > 0), crlf = 0;
         FUZZ_CHECK(out.len >= 4 && memcmp(out.data + out.len - 4, "\r\n\r\n", 4) == 0);
         for (i = 0; i < out.len; i++) {
             FUZZ_CHECK(out.data[i] != '\0');
