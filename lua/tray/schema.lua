@@ -46,6 +46,16 @@
 -- * A cyclic table is an error ("cyclic table"); strings must be valid UTF-8 where a length
 --   is checked ("invalid UTF-8").
 --
+-- **Bounds.** A hostile schema or input cannot make `validate` raise, overflow the stack or run
+-- for long: an input nested deeper than `MAX_DEPTH` levels is refused before it is checked (one
+-- error at the path where it goes too deep); a check that nests schemas deeper than
+-- `MAX_NESTING` (a `$ref`, an `allOf`/`anyOf`/`oneOf`/`not` branch, a property or an item each
+-- count one level) or takes more than `MAX_STEPS` steps (a schema applied to a value, a member
+-- of a table, an `enum` candidate or a comparison) stops with a single error, and the third
+-- result names the bound (`"nesting"` or `"steps"`). The result of a schema on a value is
+-- remembered for the rest of the check, so `anyOf`/`oneOf`/`$ref` that lead to the same schema
+-- many times cost it once.
+--
 -- **Errors.** `validate` returns every violation, each `{ path = "/a/0/b", message = "..." }`,
 -- where `path` is a JSON Pointer into the value (`""` for the root, 0-based array indices,
 -- `~` and `/` in names escaped as `~0` and `~1`). Messages are plain and stable, e.g.
@@ -59,6 +69,13 @@
 -- @module tray.schema
 
 local _M = {}
+
+--- Inputs nested deeper than this many levels are refused (`nested deeper than 256 levels`).
+_M.MAX_DEPTH = 256
+--- A check stops when schemas nest deeper than this (the Lua stack stays well inside LuaJIT's).
+_M.MAX_NESTING = 1000
+--- A check stops after this many steps (`opts.max_steps` changes it for one call).
+_M.MAX_STEPS = 2 ^ 22
 
 local type, next, ipairs, tostring, tonumber = type, next, ipairs, tostring, tonumber
 local getmetatable, setmetatable = getmetatable, setmetatable
@@ -185,17 +202,23 @@ local function utf8_length(s)
   return n
 end
 
+local spend -- function(ctx, n): counts steps, stops the check past its budget
+
 --- JSON equality (1 == 1.0; tables compared deeply; a marked array never equals a marked
--- object, `[]` ~= `{}`; a plain empty table is either, so it equals both).
-local function equal(a, b)
+-- object, `[]` ~= `{}`; a plain empty table is either, so it equals both). Each comparison is a
+-- step of `ctx`; past `MAX_DEPTH` levels (only two cyclic tables get there) the answer is no.
+local function equal(ctx, a, b, depth)
   if a == b then return true end
   if type(a) ~= "table" or type(b) ~= "table" then return false end
+  depth = (depth or 0) + 1
+  if depth > _M.MAX_DEPTH then return false end
+  spend(ctx, 1)
   local ka, kb = classify_table(a), classify_table(b)
   if ka ~= kb and ka ~= "empty" and kb ~= "empty" then return false end
   local n = 0
   for k, va in next, a do
     local vb = b[k]
-    if vb == nil or not equal(va, vb) then return false end
+    if vb == nil or not equal(ctx, va, vb, depth) then return false end
     n = n + 1
   end
   for _ in next, b do n = n - 1 end
@@ -215,23 +238,27 @@ local function quote(s)
   end) .. '"'
 end
 
+local SHOW_DEPTH = 16 -- deeper tables (and cycles) are shown as [...] / {...}
+
 --- A short JSON-like rendering of a value, for messages.
-local function show(v)
+local function show(v, depth)
   local t = type(v)
   if t == "string" then return quote(v) end
   if t == "number" then return num(v) end
   if v == NULL then return "null" end
   if t == "table" then
     local kind = classify(v)
+    depth = (depth or 0) + 1
+    if depth > SHOW_DEPTH then return kind == "array" and "[...]" or "{...}" end
     local parts = {}
     if kind == "array" then
-      for i = 1, #v do parts[i] = show(v[i]) end
+      for i = 1, #v do parts[i] = show(v[i], depth) end
       return "[" .. concat(parts, ",") .. "]"
     end
     local keys = {}
     for k in next, v do keys[#keys + 1] = tostring(k) end
     sort(keys)
-    for i, k in ipairs(keys) do parts[i] = quote(k) .. ":" .. show(v[k]) end
+    for i, k in ipairs(keys) do parts[i] = quote(k) .. ":" .. show(v[k], depth) end
     return "{" .. concat(parts, ",") .. "}"
   end
   return tostring(v)
@@ -249,16 +276,63 @@ local function escape_segment(seg)
   return (sgsub(sgsub(seg, "~", "~0"), "/", "~1"))
 end
 
+--- A JSON pointer from a list of segments.
+local function pointer(segments, n, extra)
+  local parts = {}
+  for i = 1, n do parts[i] = escape_segment(segments[i]) end
+  if extra ~= nil then parts[#parts + 1] = escape_segment(extra) end
+  return #parts == 0 and "" or "/" .. concat(parts, "/")
+end
+
 --- Record a failure at the current path (plus `extra`, a member name or index, if given).
 -- While probing a branch (oneOf/anyOf/not) only the count changes: no path is built.
 local function fail(ctx, message, extra)
   ctx.failures = ctx.failures + 1
   if ctx.probing > 0 then return end
-  local parts, path = {}, ctx.path
-  for i = 1, ctx.depth do parts[i] = escape_segment(path[i]) end
-  if extra ~= nil then parts[#parts + 1] = escape_segment(extra) end
   local errors = ctx.errors
-  errors[#errors + 1] = { path = #parts == 0 and "" or "/" .. concat(parts, "/"), message = message }
+  errors[#errors + 1] = { path = pointer(ctx.path, ctx.depth, extra), message = message }
+end
+
+--- Stop the check at a bound: the single error it returns, then unwind to `validate`.
+local function stop(ctx, limit, message, path)
+  ctx.stopped = { limit = limit, error = { path = path or pointer(ctx.path, ctx.depth), message = message } }
+  error(ctx, 0)
+end
+
+function spend(ctx, n)
+  local steps = ctx.steps + n
+  ctx.steps = steps
+  if steps > ctx.max_steps then
+    stop(ctx, "steps", "too complex to check: more than " .. num(ctx.max_steps) .. " steps", "")
+  end
+end
+
+--- Where `v` nests tables deeper than `max` levels: the path to the first table too deep (as
+-- segments, and their count), else nil. Linear: a table reached twice is measured once.
+local function too_deep(v, max)
+  if type(v) ~= "table" then return nil end
+  local heights, path = {}, {}
+  local function height(t, level) -- the tables below t, or nil when the path goes past max
+    local h = heights[t]
+    if h and level + h <= max then return h end
+    if level > max then return nil end
+    heights[t] = h or 0 -- a cycle counts 0 here; check reports it
+    local best = 0
+    for k, x in next, t do
+      if type(x) == "table" then
+        if type(k) == "number" and floor(k) == k then k = k - 1 elseif type(k) ~= "string" then k = tostring(k) end
+        path[level] = k
+        local hx = height(x, level + 1)
+        if hx == nil then return nil end
+        if hx + 1 > best then best = hx + 1 end
+      end
+    end
+    path[level] = nil
+    heights[t] = best
+    return best
+  end
+  if height(v, 1) == nil then return path, #path end
+  return nil
 end
 
 -- ---------------------------------------------------------------------------------------
@@ -305,7 +379,7 @@ local function descend(ctx, s, v, segment)
   local d = ctx.depth + 1
   ctx.depth = d
   ctx.path[d] = segment
-  check(ctx, s, v)
+  check(ctx, s, v, type(v) == "table") -- a member: remembered when it may be reached again
   ctx.depth = d - 1
 end
 
@@ -323,14 +397,19 @@ end
 local function follow_ref(ctx, ref, v)
   local target, err = resolve(ctx.root, ref)
   if target == nil then return fail(ctx, err) end
-  local stack, n = ctx.refs, ctx.nrefs
-  for i = 1, n, 2 do
-    -- the same target on the same value, nested in itself: it would never end
-    if stack[i] == target and stack[i + 1] == v then return fail(ctx, "$ref cycle " .. show(ref)) end
+  local active = ctx.refs[target]
+  if not active then
+    active = {}
+    ctx.refs[target] = active
   end
-  stack[n + 1], stack[n + 2], ctx.nrefs = target, v, n + 2
+  if active[v] then
+    -- the same target on the same value, nested in itself: it would never end
+    ctx.cycles = ctx.cycles + 1
+    return fail(ctx, "$ref cycle " .. show(ref))
+  end
+  active[v] = true
   check(ctx, target, v)
-  stack[n + 1], stack[n + 2], ctx.nrefs = nil, nil, n
+  active[v] = nil
 end
 
 local function type_matches(name, kind)
@@ -370,14 +449,15 @@ local any_keywords = {
   { "enum", function(ctx, e, v)
     if e[1] == nil then return end -- an empty enum is ignored
     for _, candidate in ipairs(e) do
-      if equal(v, candidate) then return end
+      spend(ctx, 1)
+      if equal(ctx, v, candidate) then return end
     end
     local shown = {}
     for i, candidate in ipairs(e) do shown[i] = show(candidate) end
     fail(ctx, "must be one of " .. concat(shown, ", "))
   end },
   { "const", function(ctx, c, v)
-    if not equal(v, c) then fail(ctx, "must equal " .. show(c)) end
+    if not equal(ctx, v, c) then fail(ctx, "must equal " .. show(c)) end
   end },
   { "allOf", function(ctx, list, v)
     for _, sub in ipairs(list) do check(ctx, sub, v) end
@@ -496,6 +576,28 @@ local function check_object(ctx, s, v, count)
   ctx.open[v] = nil
 end
 
+--- `uniqueItems`: the first item equal to an earlier one, with the first such earlier one.
+-- Scalars are looked up in a set (a scalar equals only the same scalar); tables are compared
+-- with every earlier table, a step each.
+local function unique_items(ctx, v, n)
+  local first, tables = {}, {}
+  for j = 1, n do
+    local x, i = v[j], nil
+    if type(x) == "table" then
+      for t = 1, #tables do
+        local k = tables[t]
+        spend(ctx, 1)
+        if equal(ctx, v[k], x) then i = k break end
+      end
+      tables[#tables + 1] = j
+    elseif x == x then -- NaN is reported as an item, and is no key
+      i = first[x]
+      if i == nil then first[x] = j end
+    end
+    if i ~= nil then return fail(ctx, "items " .. (i - 1) .. " and " .. (j - 1) .. " are identical") end
+  end
+end
+
 local function check_array(ctx, s, v, n)
   if s.minItems ~= nil and n < s.minItems then
     fail(ctx, "fewer than " .. plural(s.minItems, "item", "items"))
@@ -519,16 +621,7 @@ local function check_array(ctx, s, v, n)
     end
   end
   ctx.open[v] = nil
-  if s.uniqueItems == true then
-    for j = 2, n do
-      for i = 1, j - 1 do
-        if equal(v[i], v[j]) then
-          fail(ctx, "items " .. (i - 1) .. " and " .. (j - 1) .. " are identical")
-          return
-        end
-      end
-    end
-  end
+  if s.uniqueItems == true then unique_items(ctx, v, n) end
 end
 
 local kind_checks = {
@@ -536,12 +629,21 @@ local kind_checks = {
   object = check_object, array = check_array,
 }
 
-function check(ctx, s, v)
-  if s == nil or s == true then s = EMPTY end
-  if s == false then return fail(ctx, "not allowed") end
-  if type(s) ~= "table" then return fail(ctx, "invalid schema (" .. type(s) .. ")") end
-  if type(v) == "table" and ctx.open[v] then return fail(ctx, "cyclic table") end
-  local kind, n = classify(v)
+--- The kind of `v` as `classify` says, once per table in a check (its members count as steps).
+local function kind_of(ctx, v)
+  if type(v) ~= "table" then return classify(v) end
+  local kind = ctx.kinds[v]
+  if kind ~= nil then return kind or nil, ctx.counts[v] end
+  local n
+  kind, n = classify_table(v)
+  spend(ctx, kind and n or 1)
+  ctx.kinds[v], ctx.counts[v] = kind or false, n
+  return kind, n
+end
+
+--- `s` on `v`, every keyword.
+local function apply(ctx, s, v)
+  local kind, n = kind_of(ctx, v)
   if not kind then return fail(ctx, n) end
   local ref = s["$ref"]
   if ref ~= nil then follow_ref(ctx, ref, v) end
@@ -559,6 +661,42 @@ function check(ctx, s, v)
   if kind_check then kind_check(ctx, s, v, n) end
 end
 
+--- `s` on `v`: a step, one level of nesting; the verdict is remembered for the rest of the
+-- check (it does not depend on where `v` is, nor on the branch that got there, unless a `$ref`
+-- cycle was met), so a schema reached again on the same value costs nothing when the value
+-- passed it, or when it failed and only the verdict is wanted (a branch being probed).
+function check(ctx, s, v, member)
+  if s == nil or s == true then s = EMPTY end
+  if s == false then return fail(ctx, "not allowed") end
+  if type(s) ~= "table" then return fail(ctx, "invalid schema (" .. type(s) .. ")") end
+  if type(v) == "table" and ctx.open[v] then return fail(ctx, "cyclic table") end
+  local remember = member ~= false -- a scalar member is reached once: not worth remembering
+  local memo, known = remember and ctx.memo[s], nil
+  if memo then known = memo[v] end
+  if known ~= nil and (known or ctx.probing > 0) then
+    if not known then ctx.failures = ctx.failures + 1 end
+    return
+  end
+  local nesting = ctx.nesting + 1
+  if nesting > _M.MAX_NESTING then
+    stop(ctx, "nesting", "the schema nests deeper than " .. _M.MAX_NESTING .. " levels here")
+  end
+  local steps = ctx.steps + 1
+  ctx.steps = steps
+  if steps > ctx.max_steps then spend(ctx, 0) end
+  ctx.nesting = nesting
+  local failures, cycles = ctx.failures, ctx.cycles
+  apply(ctx, s, v)
+  ctx.nesting = nesting - 1
+  if remember and ctx.cycles == cycles and v == v then -- never NaN as a key
+    if not memo then
+      memo = {}
+      ctx.memo[s] = memo
+    end
+    memo[v] = ctx.failures == failures
+  end
+end
+
 --- Validate a Lua value against a JSON schema.
 -- @tparam table|boolean s the schema (e.g. an operation's decoded `inputSchema`)
 -- @tparam any value the value (see the value model above); `nil` is not a value
@@ -566,19 +704,34 @@ end
 --   branch (Tray's own schemas have overlapping branches; strict JSON Schema wants exactly
 --   one); `pattern = function(str, regex) -> boolean` to enforce `pattern` and
 --   `patternProperties`; `root`: the document that `$ref`s resolve against (default `s`)
+--   `max_steps`: the step budget of this call (default `MAX_STEPS`)
 -- @treturn boolean true when the value is valid
 -- @treturn table every violation as `{ path =, message = }`, in a deterministic order;
 --   empty when valid
+-- @treturn ?string the bound that stopped the check, with a single error: `"depth"` (the value
+--   nests deeper than `MAX_DEPTH`), `"nesting"` (the schema nests deeper than `MAX_NESTING`) or
+--   `"steps"` (more than `MAX_STEPS` steps); nil when the check ran to its end
 function _M.validate(s, value, opts)
   opts = opts or EMPTY
   local ctx = {
     root = opts.root or s, errors = {}, failures = 0, probing = 0, path = {}, depth = 0,
-    refs = {}, nrefs = 0, open = {}, pattern = opts.pattern, one_of_any = opts.one_of == "any",
+    refs = {}, cycles = 0, open = {}, pattern = opts.pattern, one_of_any = opts.one_of == "any",
+    memo = {}, kinds = {}, counts = {}, nesting = 0, steps = 0,
+    max_steps = type(opts.max_steps) == "number" and opts.max_steps or _M.MAX_STEPS,
   }
   if value == nil then
     fail(ctx, "not a JSON value (nil)")
-  else
-    check(ctx, s, value)
+    return false, ctx.errors
+  end
+  local deep, n = too_deep(value, _M.MAX_DEPTH)
+  if deep then
+    return false, { { path = pointer(deep, n), message = "nested deeper than " .. _M.MAX_DEPTH .. " levels" } },
+      "depth"
+  end
+  local ok, err = pcall(check, ctx, s, value)
+  if not ok then
+    if err ~= ctx then error(err, 0) end -- not a bound: a raise of opts.pattern, passed on
+    return false, { ctx.stopped.error }, ctx.stopped.limit
   end
   return ctx.failures == 0, ctx.errors
 end

@@ -17,7 +17,9 @@
 -- branch), as the API's own JSON Schema validator does.
 --
 -- Outcomes of a check: `true`; `nil, err` with `kind = "validation"` and `err.errors` (every
--- violation, `{ path, message }`) when the input breaks the schema; `kind = "not_found"` when
+-- violation, `{ path, message }`) when the input breaks the schema, or when a bound of
+-- `tray.schema` stopped the check (`err.limit`: `"depth"` for an input nested too deep,
+-- `"nesting"` or `"steps"` for a schema too complex to check; nothing is sent); `kind = "not_found"` when
 -- the connector version has no such operation (nothing is sent either); or the error of the
 -- schema fetch itself (`network`, `auth`, `not_found` for an unknown connector version ...).
 -- @module tray.validate
@@ -217,10 +219,13 @@ function Validator:check(connector, version, operation, input, what)
   local s = op.inputSchema
   if s == nil or s == json.null then return true end -- an operation without a schema takes anything
   if input == nil then input = json.object() end
-  local ok, errs = schema.validate(s, input, self.schema_options)
+  local ok, errs, limit = schema.validate(s, input, self.schema_options)
   if ok then return true end
-  return errors.fail("validation", "input breaks the input schema of " .. operation .. ": " .. describe(errs),
-    { errors = errs, operation = what, connector = connector, version = version, connector_operation = operation })
+  local head = "input breaks the input schema of "
+  if limit == "nesting" or limit == "steps" then head = "cannot check the input against the input schema of " end
+  return errors.fail("validation", head .. operation .. ": " .. describe(errs),
+    { errors = errs, limit = limit, operation = what, connector = connector, version = version,
+      connector_operation = operation })
 end
 
 --- The form fields of an operation's input schema (`tray.schema.fields`).
