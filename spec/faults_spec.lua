@@ -75,9 +75,11 @@ describe("faults", function()
     { mode = "html", kind = "http", status = 502 },
     { mode = "empty", kind = "decode", status = 200 },
     { mode = "redirect", kind = "http", status = 307 },
-    { mode = "stall", kind = "timeout", opts = { timeout = 0.3 }, spec = { delayMs = 5000 } },
-    { mode = "delay past the timeout", kind = "timeout", opts = { timeout = 0.3 },
-      spec = { mode = "delay", delayMs = 1500 } },
+    -- timeout 1 s: the same client's next call (milliseconds) must fit in it on a loaded machine
+    -- and under valgrind; the delay stays well past it
+    { mode = "stall", kind = "timeout", opts = { timeout = 1 }, spec = { delayMs = 5000 } },
+    { mode = "delay past the timeout", kind = "timeout", opts = { timeout = 1 },
+      spec = { mode = "delay", delayMs = 5000 } },
   }
 
   for _, call in ipairs(CALLS) do
@@ -169,7 +171,7 @@ describe("faults", function()
 
     it("a query stalled once is retried after the timeout and succeeds", function()
       emu.fault{ match = { operation = "users" }, mode = "stall", delayMs = 5000 }
-      local opts = { timeout = 0.3 }
+      local opts = { timeout = 1 } -- the retry (milliseconds) must fit in it
       for k, v in pairs(fast) do opts[k] = v end
       local emb = emu.embedded(opts)
       assert.is_table(assert(emb:users{ first = 1 }).nodes)
@@ -249,7 +251,8 @@ describe("faults", function()
       assert.equal("rate_limited", err.kind)
       assert.equal(120, err.retry_after)
       assert.equal(1, main_requests())
-      assert.is_true(require("tray.native").now() - t0 < 5)
+      -- not even max_retry_wait (60 s) was waited: one request takes milliseconds
+      assert.is_true(require("tray.native").now() - t0 < 30)
     end)
 
     it("inside tray.parallel, faulty calls retry without holding up the others", function()

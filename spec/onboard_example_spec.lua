@@ -192,11 +192,20 @@ describe("examples/onboard.lua", function()
     os.execute(command{ input, "--solution", SALES, "--out", out, "--rate", "20", "--concurrency", "4",
       "--progress", "none" } .. " >/dev/null 2>&1 & echo $! > " .. pidfile)
     local pid = assert(tonumber(slurp(pidfile)))
-    local deadline = native.now() + 20
+    local deadline = native.now() + 60
     while emu.stats().graphql.users < 6 and native.now() < deadline do native.sleep(0.05) end
     sh("kill -9 " .. pid .. " 2>/dev/null")
     while sh("kill -0 " .. pid .. " 2>/dev/null") and native.now() < deadline do native.sleep(0.02) end
-    native.sleep(0.2) -- let the emulator finish what was already sent
+    -- let the emulator finish what was already sent: until every request it logged has its
+    -- answer, and the log stays the same over one more look
+    local last, null = nil, require("tray.json").null
+    while native.now() < deadline do
+      local log, answered = emu.requests(), true
+      for _, r in ipairs(log) do answered = answered and r.status ~= nil and r.status ~= null end
+      if answered and last == #log then break end
+      last = answered and #log or nil
+      native.sleep(0.1)
+    end
     local users_made, instances_made = emu.stats().graphql.users, emu.stats().graphql.instances
     assert.is_true(users_made >= 6 and users_made < n, "not killed half-way: " .. users_made .. " users")
     assert.is_nil(slurp(out, true)) -- no half-written result file

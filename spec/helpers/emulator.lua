@@ -22,7 +22,8 @@ local function start_own()
   local cmd = string.format("node emulator/server.js --port 0 %s > %s 2>&1 &",
     pid and ("--parent-pid " .. pid) or "", out)
   assert(os.execute(cmd))
-  for _ = 1, 200 do
+  local deadline = native.now() + 30
+  while native.now() < deadline do
     local f = io.open(out, "r")
     local line = f and f:read("*l")
     if f then f:close() end
