@@ -191,8 +191,10 @@ describe("tray.csv", function()
         if #rec == 1 and rec[1] == "" then rec[1] = "x" end
         records[i] = rec
       end
-      assert.same(records, assert(csv.parse(csv.encode(records))))
-      assert.same(records, assert(chunked(csv.encode(records), 3)))
+      -- (keep_formulas: a field starting with CR would otherwise gain a leading ')
+      local text = csv.encode(records, { keep_formulas = true })
+      assert.same(records, assert(csv.parse(text)))
+      assert.same(records, assert(chunked(text, 3)))
     end)
   end)
 end)

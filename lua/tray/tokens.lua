@@ -162,6 +162,8 @@ function Source:authorize(stale)
   local token, expires
   if ok and type(res) == "table" and type(res.accessToken) == "string" and res.accessToken ~= "" then
     token = res.accessToken
+    -- the master client's errors must never carry the user token either
+    errors.add_secret(self.secrets, token)
     expires = math.floor(self.clock() + self.ttl)
     local ttl = math.floor(expires - self.margin - self.clock())
     if ttl >= 1 then store_call(self, "set", key, encode(token, expires), ttl) end
@@ -187,6 +189,7 @@ end
 
 -- Points the user client at `token`.
 function Source:use(client, token, expires)
+  errors.add_secret(self.secrets, token) -- a cached token too: scrubbed from the master client's errors
   self.token, self.expires = token, expires
   client.transport = self.master.transport:with_token(token)
   client.token_expires = expires
