@@ -302,6 +302,8 @@ function Core:close()
   self.transport:close()
 end
 
+errors.protect_methods(Core, { each = true }) -- a caller's raising table never escapes as a raise
+_M.new = errors.protect(_M.new)
 _M.Client = Core
 
 return _M

@@ -400,6 +400,8 @@ function Writer:write(fields)
   return true
 end
 
+Writer.write = errors.protect(Writer.write)
+
 --- Formats a whole table of records.
 -- @tparam table records array of arrays
 -- @tparam[opt] table opts as for `writer`

@@ -827,6 +827,8 @@ function _M.new(opts)
   }, Embedded), opts, false)
 end
 
+errors.protect_methods(Embedded, { each = true }) -- a caller's raising table never escapes as a raise
+_M.new = errors.protect(_M.new)
 _M.Client = Embedded
 
 return _M

@@ -287,6 +287,49 @@ local function scrub_value(v, secrets, seen)
   return v
 end
 
+-- The secrets of the client a method was called on, read without running any
+-- metamethod (the caller's table may be hostile).
+local function client_secrets(self)
+  local t = type(self) == "table" and rawget(self, "transport")
+  local list = type(t) == "table" and rawget(t, "secrets")
+  return type(list) == "table" and list or {}
+end
+
+local function finish(self, ok, ...)
+  if ok then return ... end
+  local raised = ...
+  if _M.is(raised) then return nil, raised end
+  local shown, text = pcall(tostring, raised)
+  if not shown or type(text) ~= "string" then text = "(an error value that cannot be shown)" end
+  return nil, _M.new("usage", "an argument raised an error: " .. _M.scrub(text, client_secrets(self)))
+end
+
+--- Wraps a function that answers `value` or `nil, err` so that nothing it
+-- raises escapes (a caller's table whose `__index`, `__pairs`, `__len` or
+-- `__tostring` raises): a raised error object is returned as `nil, err`,
+-- anything else as `nil, usage error`.
+-- @tparam function f
+-- @treturn function the wrapped function (the same arguments and answers)
+function _M.protect(f)
+  return function(self, ...)
+    return finish(self, pcall(f, self, ...))
+  end
+end
+
+--- Wraps every function of a class with `protect`, except those named in
+-- `except` (iterators, which raise by design).
+-- @tparam table class
+-- @tparam[opt] table except `{ name = true, ... }`
+-- @treturn table class
+function _M.protect_methods(class, except)
+  local names = {}
+  for name, f in pairs(class) do
+    if type(f) == "function" and not (except and except[name]) then names[#names + 1] = name end
+  end
+  for _, name in ipairs(names) do class[name] = _M.protect(class[name]) end
+  return class
+end
+
 --- Removes every occurrence of the given secrets (in every form `forms` lists)
 -- from every string of an error, at any depth, table keys included (a server
 -- may echo a token back; the error must not carry it on). The body is scrubbed

@@ -300,5 +300,6 @@ function _M.for_user(emb, user_id, opts)
   client.token_source = src
   return setmetatable(client, user_client_class())
 end
+_M.for_user = errors.protect(_M.for_user)
 
 return _M

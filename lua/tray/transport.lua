@@ -294,8 +294,8 @@ function Transport:call(req, decode)
     local delay = err.retry_after or self:backoff(attempt)
     if delay > o.max_retry_wait then break end
     stats.retries = stats.retries + 1
-    if o.log then
-      o.log("retry", string.format("%s %s: %s; retry %d of %d in %.2fs", req.method,
+    if o.log then -- a log callback that raises never fails the call
+      pcall(o.log, "retry", string.format("%s %s: %s; retry %d of %d in %.2fs", req.method,
         req.operation or "request", err.kind, attempt + 1, o.max_retries, delay))
     end
     self:wait(delay)
