@@ -287,6 +287,18 @@ local function scrub_value(v, secrets, seen)
   return v
 end
 
+--- Adds the secret-bearing fields of an answer (`accessToken`,
+-- `authorizationCode`: what `authorize` and `generate_authorization_code`
+-- issue) to a client's list of secrets, with `add_secret`.
+-- @tparam {string,...} list the client's secrets (`transport.secrets`)
+-- @param payload the answer (anything other than a table is ignored)
+-- @treturn {string,...} list
+function _M.add_secret_fields(list, payload)
+  if type(payload) ~= "table" then return list end
+  for key in pairs(SECRET_KEYS) do _M.add_secret(list, rawget(payload, key)) end
+  return list
+end
+
 -- The secrets of the client a method was called on, read without running any
 -- metamethod (the caller's table may be hostile).
 local function client_secrets(self)
