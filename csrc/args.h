@@ -11,8 +11,8 @@
 /* The most header lines a request may carry. */
 #define TRAY_MAX_HEADERS 64
 /* Bounds on what a caller may send: longer is a usage error, never a network one. */
-#define TRAY_MAX_URL (64 * 1024)      /* bytes of a URL */
-#define TRAY_MAX_HEADER (16 * 1024)   /* bytes of one header line, and of a token */
+#define TRAY_MAX_URL ((size_t)64 * 1024)    /* bytes of a URL */
+#define TRAY_MAX_HEADER ((size_t)16 * 1024) /* bytes of one header line, and of a token */
 
 /* Reads (method, url, headers, body, token) from stack positions first..first+4
  * into r; lines (TRAY_MAX_HEADERS entries) receives the header lines. Every

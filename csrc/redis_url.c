@@ -220,8 +220,9 @@ static int word_char(char c)
  * PASSWORD_PREFIX_MIN long) or the user name (a whole word); 0 when neither. */
 static size_t secret_at(const tray_redis_url *u, const char *s, size_t len, size_t i)
 {
-    size_t m = 0, plen = u->has_password ? strlen(u->password) : 0, ulen = strlen(u->user);
+    size_t plen = u->has_password ? strlen(u->password) : 0, ulen = strlen(u->user);
     if (plen) {
+        size_t m = 0;
         while (i + m < len && m < plen && s[i + m] == u->password[m])
             m++;
         if (m == plen || m >= PASSWORD_PREFIX_MIN)
@@ -244,8 +245,9 @@ void tray_redis_redact(const tray_redis_url *u, const char *s, size_t len, char 
     if (outsz == 0)
         return;
     while (i < len && s[i] != '\r' && s[i] != '\n' && o + 1 < outsz) {
-        size_t m = secret_at(u, s, len, i), k;
+        size_t m = secret_at(u, s, len, i);
         if (m) {
+            size_t k;
             for (k = 0; k < sizeof R - 1 && o + 1 < outsz; k++)
                 out[o++] = R[k];
             i += m;

@@ -35,10 +35,10 @@ static int take(input *in)
     return c;
 }
 
-/* Pushes one value described by the input. */
-static void push_value(lua_State *L, input *in, int depth)
+/* Pushes one value described by the input (a table: an empty one). */
+static void push_scalar(lua_State *L, input *in, int c)
 {
-    int c = take(in), len;
+    int len;
     switch (c < 0 ? 0 : c % 7) {
     case 0:
         lua_pushnil(L);
@@ -78,17 +78,27 @@ static void push_value(lua_State *L, input *in, int depth)
             free(s);
         }
         break;
-    default: /* a table of values (a header list when it is the third argument) */
+    default:
         lua_newtable(L);
-        if (depth < 2) {
-            int i, count = take(in);
-            for (i = 1; count > 0 && i <= count % 80; i++) {
-                push_value(L, in, depth + 1);
-                lua_rawseti(L, -2, i);
-            }
-        }
         break;
     }
+}
+
+/* Pushes one value; a table holds values of the input (a header list when it
+ * is the third argument). */
+static void push_value(lua_State *L, input *in)
+{
+    int c = take(in);
+    if (c >= 0 && c % 7 == 6) {
+        int i, count = take(in);
+        lua_newtable(L);
+        for (i = 1; count > 0 && i <= count % 80; i++) {
+            push_scalar(L, in, take(in));
+            lua_rawseti(L, -2, i);
+        }
+        return;
+    }
+    push_scalar(L, in, c);
 }
 
 static int run(lua_State *L)
@@ -102,7 +112,7 @@ static int run(lua_State *L)
 
     lua_settop(L, 0);
     for (k = 0; k < 5; k++)
-        push_value(L, in, 0);
+        push_value(L, in);
     bad = tray_read_request(L, 1, &r, lines);
     /* everything not held by the stack or the header table is now freed */
     lua_gc(L, LUA_GCCOLLECT, 0);
