@@ -24,8 +24,8 @@ build = {
   type = "builtin",
   modules = {
     ["tray.native"] = {
-      sources = { "csrc/http.c", "csrc/http1.c", "csrc/http1_lua.c", "csrc/limiter.c", "csrc/module.c", "csrc/parse.c",
-                  "csrc/redis.c", "csrc/redis_lua.c", "csrc/redis_url.c" },
+      sources = { "csrc/args.c", "csrc/http.c", "csrc/http1.c", "csrc/http1_lua.c", "csrc/limiter.c",
+                  "csrc/module.c", "csrc/parse.c", "csrc/redis.c", "csrc/redis_lua.c", "csrc/redis_url.c" },
       defines = { "_POSIX_C_SOURCE=200809L" },
       libraries = { "curl", "hiredis", "pthread" },
       incdirs = { "$(HIREDIS_INCDIR)" },

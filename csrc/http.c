@@ -499,6 +499,13 @@ static void xfer_result(tray_xfer *x, CURLcode rc, tray_result *res)
     }
     res->kind = curl_kind(rc);
     res->message = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+    if (rc == CURLE_UNSUPPORTED_PROTOCOL && sent > 0) {
+        /* the request went out: the answer is what was not HTTP (e.g. garbage
+         * after "100 Continue", read as HTTP/0.9), the server's fault, not the caller's */
+        res->kind = "decode";
+        res->message = "the server's answer is not HTTP";
+        return;
+    }
     if (sent == 0)
         res->detail = "unsent"; /* no byte of the request left: safe to retry */
 }

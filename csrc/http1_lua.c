@@ -11,6 +11,7 @@
  *   p:response()   -> status, body, headers (lower-case names; repeats joined by ", "), keepalive
  *   p:close()      (also __gc, and __close on Lua 5.4)
  */
+#include "args.h"
 #include "compat.h"
 #include "http1.h"
 #include "luatype.h"
@@ -19,7 +20,6 @@
 #include <string.h>
 
 #define PARSER_MT "tray.native.http1_parser"
-#define MAX_LINES 64
 
 typedef struct {
     tray_h1_parser p;
@@ -36,47 +36,31 @@ static int failure(lua_State *L, const char *kind, const char *message)
 
 static int l_request(lua_State *L)
 {
-    size_t mlen, ulen, blen = 0, tlen = 0, n = 0;
-    const char *method = luaL_checklstring(L, 1, &mlen);
-    const char *url = luaL_checklstring(L, 2, &ulen);
-    const char *body = luaL_optlstring(L, 4, NULL, &blen);
-    const char *token = luaL_optlstring(L, 5, NULL, &tlen);
     const char *ua = luaL_optstring(L, 6, NULL);
-    const char *lines[MAX_LINES];
+    const char *lines[TRAY_MAX_HEADERS];
     const char *err;
+    tray_request r;
     tray_h1_buf out = { NULL, 0, 0 };
     tray_h1_target t;
 
-    if (strlen(method) != mlen)
-        return failure(L, "usage", "unsupported HTTP method");
+    /* the reader session:request uses (args.c): strings only, never converted (a
+     * converted header would not be held by its table), NUL bytes and lengths bounded */
+    if ((err = tray_read_request(L, 1, &r, lines)) != NULL)
+        return failure(L, "usage", err);
     if (ua && tray_header_unsafe(ua, strlen(ua)))
         return failure(L, "usage", "user_agent holds a control character");
-    if (!lua_isnoneornil(L, 3)) {
-        luaL_checktype(L, 3, LUA_TTABLE);
-        n = lua_rawlen(L, 3);
-        if (n > MAX_LINES)
-            return failure(L, "usage", "too many headers");
-        size_t i;
-        for (i = 0; i < n; i++) {
-            size_t len;
-            lua_rawgeti(L, 3, (int)i + 1);
-            lines[i] = lua_tolstring(L, -1, &len); /* kept alive by the table */
-            lua_pop(L, 1);
-            if (!lines[i] || strlen(lines[i]) != len)
-                return failure(L, "usage", "a header holds a control character or is not \"Name: value\"");
-        }
-    }
-    err = tray_h1_request(&out, &t, method, url, ulen, lines, n, blen, body != NULL, token, tlen, ua);
+    err = tray_h1_request(&out, &t, r.method, r.url, strlen(r.url), r.headers, r.nheaders, r.body_len,
+                          r.body != NULL, r.token, r.token_len, ua);
     if (err) {
         tray_h1_buf_free(&out);
         return failure(L, "usage", err);
     }
     /* one string: head and body go out in one send */
-    if (blen > 0) {
+    if (r.body_len > 0) {
         luaL_Buffer b;
         luaL_buffinit(L, &b);
         luaL_addlstring(&b, out.data, out.len);
-        luaL_addlstring(&b, body, blen);
+        luaL_addlstring(&b, r.body, r.body_len);
         tray_h1_buf_free(&out);
         luaL_pushresult(&b);
     } else {

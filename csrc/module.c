@@ -4,6 +4,7 @@
  * Failures a caller can meet come back as values (nil, kind, message[, detail]);
  * luaL_error is kept for programming mistakes (wrong argument types).
  */
+#include "args.h"
 #include "compat.h"
 #include "http.h"
 #include "http1.h"
@@ -22,8 +23,6 @@
 #define SESSION_MT "tray.native.session"
 #define MULTI_MT "tray.native.multi"
 #define LIMITER_MT "tray.native.limiter"
-
-#define MAX_HEADERS 64
 
 #if defined(__GNUC__)
 #  define TRAY_EXPORT __attribute__((visibility("default")))
@@ -107,37 +106,6 @@ static void push_headers(lua_State *L, const char *head, size_t len)
     }
 }
 
-/* Reads (method, url, headers, body, token) from stack positions first..
- * Returns NULL, or the message of a usage error. */
-static const char *read_request(lua_State *L, int first, tray_request *r, const char **lines)
-{
-    static const char NUL_MSG[] = "the method, the URL or a header holds a NUL byte";
-    size_t n = 0;
-    r->method = cstring_arg(L, first);
-    r->url = cstring_arg(L, first + 1);
-    if (!r->method || !r->url)
-        return NUL_MSG;
-    if (!lua_isnoneornil(L, first + 2)) {
-        size_t i;
-        luaL_checktype(L, first + 2, LUA_TTABLE);
-        n = lua_rawlen(L, first + 2);
-        if (n > MAX_HEADERS)
-            return "too many headers";
-        for (i = 0; i < n; i++) {
-            lua_rawgeti(L, first + 2, (int)i + 1);
-            lines[i] = cstring_arg(L, -1); /* kept alive by the table */
-            lua_pop(L, 1);
-            if (!lines[i])
-                return NUL_MSG;
-        }
-    }
-    r->headers = lines;
-    r->nheaders = n;
-    r->body = luaL_optlstring(L, first + 3, NULL, &r->body_len);
-    r->token = luaL_optlstring(L, first + 4, NULL, &r->token_len);
-    return NULL;
-}
-
 /* ---- session ---- */
 
 static session_ud *check_session(lua_State *L, int idx)
@@ -202,14 +170,14 @@ static int l_session(lua_State *L)
 static int l_session_request(lua_State *L)
 {
     tray_session *s = live_session(L, 1);
-    const char *lines[MAX_HEADERS];
+    const char *lines[TRAY_MAX_HEADERS];
     const char *kind, *message, *bad;
     tray_request r;
     tray_result res;
     tray_xfer *x;
     int n;
 
-    if ((bad = read_request(L, 2, &r, lines)) != NULL)
+    if ((bad = tray_read_request(L, 2, &r, lines)) != NULL)
         return push_failure(L, "usage", bad, NULL);
     x = tray_xfer_prepare(s, &r, &kind, &message);
     if (!x)
@@ -272,12 +240,12 @@ static int l_multi_add(lua_State *L)
     multi_ud *u = check_multi(L, 1);
     tray_session *s = live_session(L, 2);
     long long id = (long long)luaL_checknumber(L, 3);
-    const char *lines[MAX_HEADERS];
+    const char *lines[TRAY_MAX_HEADERS];
     const char *kind, *message, *bad;
     tray_request r;
     tray_xfer *x;
 
-    if ((bad = read_request(L, 4, &r, lines)) != NULL)
+    if ((bad = tray_read_request(L, 4, &r, lines)) != NULL)
         return push_failure(L, "usage", bad, NULL);
     x = tray_xfer_prepare(s, &r, &kind, &message);
     if (!x)

@@ -249,16 +249,11 @@ static const char *reply_error_kind(const redisReply *reply)
     return "network";
 }
 
-/* Copies a server error (first line, bounded) into msg. */
+/* Copies a server error (first line, bounded, secrets redacted) into msg. */
 static void reply_error_msg(tray_redis *r, const char *what, const redisReply *reply, char *msg)
 {
-    size_t n = 0;
     char line[96];
-    while (n < sizeof line - 1 && n < reply->len && reply->str[n] != '\r' && reply->str[n] != '\n') {
-        line[n] = reply->str[n];
-        n++;
-    }
-    line[n] = '\0';
+    tray_redis_redact(&r->url, reply->str, reply->len, line, sizeof line);
     snprintf(msg, TRAY_REDIS_MSG_MAX, "redis %.64s:%d: %.24s: %.128s", r->url.host, r->url.port, what, line);
 }
 

@@ -204,3 +204,56 @@ int tray_redis_url_parse(const char *url, size_t len, tray_redis_url *out, const
     }
     return 0;
 }
+
+/* ---- redacting a server's text ---- */
+
+/* The shortest start of the password that counts as the password: a server
+ * may quote an argument cut short (Redis quotes at most 128 bytes of each). */
+#define PASSWORD_PREFIX_MIN 8
+
+static int word_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+/* How many bytes at s[i..len) are the password (or a start of it at least
+ * PASSWORD_PREFIX_MIN long) or the user name (a whole word); 0 when neither. */
+static size_t secret_at(const tray_redis_url *u, const char *s, size_t len, size_t i)
+{
+    size_t plen = u->has_password ? strlen(u->password) : 0, ulen = strlen(u->user);
+    if (plen) {
+        size_t m = 0;
+        while (i + m < len && m < plen && s[i + m] == u->password[m])
+            m++;
+        if (m == plen || m >= PASSWORD_PREFIX_MIN)
+            return m;
+    }
+    if (ulen && ulen <= len - i && memcmp(s + i, u->user, ulen) == 0 && (i == 0 || !word_char(s[i - 1]))
+        && (i + ulen == len || !word_char(s[i + ulen])))
+        return ulen;
+    return 0;
+}
+
+/* Copies the first line of a server's error text into out (outsz bytes, cut
+ * there), with the URL's password and user name replaced by "[redacted]"
+ * before the cut: a server may quote a failed command's arguments ("unknown
+ * command 'AUTH', with args beginning with: 'user' 'password'"). */
+void tray_redis_redact(const tray_redis_url *u, const char *s, size_t len, char *out, size_t outsz)
+{
+    static const char R[] = "[redacted]";
+    size_t i = 0, o = 0;
+    if (outsz == 0)
+        return;
+    while (i < len && s[i] != '\r' && s[i] != '\n' && o + 1 < outsz) {
+        size_t m = secret_at(u, s, len, i);
+        if (m) {
+            size_t k;
+            for (k = 0; k < sizeof R - 1 && o + 1 < outsz; k++)
+                out[o++] = R[k];
+            i += m;
+        } else {
+            out[o++] = s[i++];
+        }
+    }
+    out[o] = '\0';
+}

@@ -68,4 +68,10 @@ typedef struct {
  * URL (it may hold a password). */
 int tray_redis_url_parse(const char *url, size_t len, tray_redis_url *out, const char **err);
 
+/* Copies the first line of a Redis server's text s into out (at most outsz - 1
+ * bytes and a NUL), with u's password (or a start of it 8 bytes or longer) and
+ * user name (a whole word) replaced by "[redacted]" before the cut (redis.c;
+ * pure, a fuzz target). */
+void tray_redis_redact(const tray_redis_url *u, const char *s, size_t len, char *out, size_t outsz);
+
 #endif /* TRAY_H */

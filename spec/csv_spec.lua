@@ -191,8 +191,75 @@ describe("tray.csv", function()
         if #rec == 1 and rec[1] == "" then rec[1] = "x" end
         records[i] = rec
       end
-      assert.same(records, assert(csv.parse(csv.encode(records))))
-      assert.same(records, assert(chunked(csv.encode(records), 3)))
+      -- (keep_formulas: a field starting with CR would otherwise gain a leading ')
+      local text = csv.encode(records, { keep_formulas = true })
+      assert.same(records, assert(csv.parse(text)))
+      assert.same(records, assert(chunked(text, 3)))
+    end)
+  end)
+
+  describe("hostile input (issue 14, items 11 and 12)", function()
+    -- Work, not time: the Lua VM instructions the reader runs (a count hook;
+    -- the JIT is off meanwhile so that LuaJIT counts too).
+    local function work(bytes, chunk)
+      local row = '"' .. string.rep('a""', math.floor(bytes / 3)) .. '",x\n'
+      local i = 1
+      local r = assert(csv.reader(function()
+        if i > #row then return nil end
+        local c = row:sub(i, i + chunk - 1)
+        i = i + chunk
+        return c
+      end, { max_row = 16 * 1024 * 1024 }))
+      local count = 0
+      if jit then jit.off() jit.flush() end
+      debug.sethook(function() count = count + 1 end, "", 100)
+      local fields, err = r:read()
+      debug.sethook()
+      if jit then jit.on() end
+      assert(fields, err)
+      assert.equal(2, #fields)
+      assert.equal(math.floor(bytes / 3) * 2, #fields[1])
+      return count
+    end
+
+    it("reads a long record in linear work, however it is chunked (item 11)", function()
+      for _, chunk in ipairs({ 1024, 64 * 1024 }) do
+        local small, large = work(64 * 1024, chunk), work(256 * 1024, chunk)
+        -- four times the bytes: about four times the work (it was sixteen)
+        assert.is_true(large / small < 6, string.format("chunk %d: %d then %d", chunk, small, large))
+      end
+    end)
+
+    it("refuses a record longer than max_row with a clear error (item 11)", function()
+      local big = string.rep("x", 2 * 1024 * 1024)
+      for _, source in ipairs({ "a,b\n" .. big .. ",1\n", "a,b\n\"" .. big }) do
+        local rows, err = csv.parse(source)
+        assert.is_nil(rows)
+        assert.equal("decode", err.kind)
+        assert.matches("line 2: a record is longer than max_row %(1048576 bytes%)", err.message)
+      end
+      local rows = assert(csv.parse("a\n" .. string.rep("y", 100) .. "\n", { max_row = 101 }))
+      assert.equal(2, #rows)
+      local _, err = csv.parse("a\n" .. string.rep("y", 100) .. "\n", { max_row = 50 })
+      assert.equal("decode", err.kind)
+      assert.is_nil(csv.reader("x", { max_row = 0 }))
+    end)
+
+    it("neutralises formulas when writing: = + - @ tab CR get a leading quote (item 12)", function()
+      local text = csv.encode({
+        { "=1+2", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\rx", "=HYPERLINK(\"http://x\",\"y\")" },
+        { "plain", -5, 3.5, "a=b", "", "'=already", "x@y" },
+      })
+      local rows = assert(csv.parse(text))
+      assert.same({ "'=1+2", "'+SUM(A1)", "'-2+3", "'@cmd", "'\tx", "'\rx", "'=HYPERLINK(\"http://x\",\"y\")" },
+        rows[1])
+      assert.same({ "plain", "-5", "3.5", "a=b", "", "'=already", "x@y" }, rows[2])
+      -- no text cell of the file starts with a formula character (-5 is a number)
+      for _, cell in ipairs(rows[1]) do assert.is_nil(cell:find("^[=+%-@\t\r]")) end
+      -- opting out writes them as they are
+      assert.equal("=1+2,-x\r\n", csv.encode({ { "=1+2", "-x" } }, { keep_formulas = true }))
+      assert.equal("'=1+2", csv.format({ "=1+2" }))
     end)
   end)
 end)
+

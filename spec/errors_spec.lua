@@ -62,4 +62,49 @@ describe("tray.errors", function()
     assert.equal('{"echo":"[redacted]"}', e.body)
     assert.equal("token [redacted] is bad", e.errors[1].message)
   end)
+  describe("a token echoed by a hostile server (issue 14, items 1 and 2)", function()
+    local TOKEN = "ab/cd+ef/gh=ij/kl+mn/op=="
+
+    it("is scrubbed from the whole body before the body is cut, whatever the offset", function()
+      for offset = -2, #TOKEN + 2 do
+        local body = string.rep("x", 4096 - offset) .. TOKEN .. "tail"
+        local e = errors.redact(errors.new("http", "m", { body = body }), { TOKEN })
+        assert.is_true(#e.body <= 4096)
+        for n = 4, #TOKEN do
+          assert.is_nil(e.body:find(TOKEN:sub(1, n), 1, true), "offset " .. offset .. ": " .. n .. " bytes left")
+        end
+      end
+    end)
+
+    it("is scrubbed in its JSON-escaped and URL-encoded forms", function()
+      local url = "ab%2Fcd%2Bef%2Fgh%3Dij%2Fkl%2Bmn%2Fop%3D%3D"
+      local text = "a " .. TOKEN:gsub("/", "\\/") .. " b " .. url .. " c " .. url:lower() ..
+        " d " .. TOKEN:gsub("/", "\\u002f")
+      assert.equal("a [redacted] b [redacted] c [redacted] d [redacted]", errors.scrub(text, { TOKEN }))
+    end)
+
+    it("drops accessToken and authorizationCode values from error data, keeping the shape", function()
+      local e = errors.new("graphql", "m", { data = { authorize = { accessToken = "u-tok" } },
+        errors = { { extensions = { authorizationCode = "code" } } },
+        body = '{"data":{"authorize":{"accessToken":"u-tok"}}}' })
+      assert.equal("[redacted]", e.data.authorize.accessToken)
+      assert.equal("[redacted]", e.errors[1].extensions.authorizationCode)
+      assert.is_nil(e.body:find("u-tok", 1, true))
+    end)
+
+    it("add_secret registers a token once, and a bounded number of them", function()
+      local list = { "own" }
+      errors.add_secret(list, "t1")
+      errors.add_secret(list, "t1")
+      errors.add_secret(list, "")
+      errors.add_secret(list, 42)
+      assert.same({ "own", "t1" }, list)
+      for i = 1, errors.MAX_SECRETS + 10 do errors.add_secret(list, "x" .. i) end
+      assert.equal(errors.MAX_SECRETS, #list)
+      assert.equal("own", list[1])
+      errors.add_secret_fields(list, { accessToken = "at", authorizationCode = "ac", other = "o" })
+      local last = { [list[#list]] = true, [list[#list - 1]] = true }
+      assert.same({ at = true, ac = true }, last)
+    end)
+  end)
 end)

@@ -126,6 +126,26 @@ describe("examples/onboard.lua", function()
     assert.is_false(node.isTestUser)
   end)
 
+  it("writes values a spreadsheet would run as formulas as text (issue 14, item 12)", function()
+    local evil = '=HYPERLINK("http://evil.example","x")'
+    input = users_csv(1, { { evil, "Evil", "", "#c" }, { "@SUM(1+1)", "At", "", "#d" } })
+    local code = onboard{ input, "--solution", "sales,onboarding", "--partner-id", "acme",
+      "--out", out, "--progress", "plain" }
+    assert.equal(0, code)
+    local rows = read_results(out)
+    assert.equal(3, #rows)
+    assert.equal("'" .. evil, rows[2].externalUserId)
+    assert.equal("'@SUM(1+1)", rows[3].externalUserId)
+    local f = assert(io.open(out, "rb"))
+    local text = f:read("*a")
+    f:close()
+    -- no cell of the file starts with = + - @ (a quoted cell: after its quote)
+    for cell in (text:gsub("\r\n", ",")):gmatch("[^,]+") do
+      assert.is_nil(cell:find('^"?[=+@]'), cell)
+      assert.is_nil(cell:find('^"?%-%D'), cell)
+    end
+  end)
+
   it("changes nothing on a second run (0 created) and exits 0 when every row succeeds", function()
     input = users_csv(5)
     local code = onboard{ input, "--solution", SALES, "--out", out, "--progress", "none" }

@@ -9,7 +9,9 @@ const { json, text, restError, gatewayError, graphqlRateLimited, JSON_TYPE } = r
 const DEFAULT_HUGE_BYTES = 50 * 1024 * 1024
 const DEFAULT_STALL_MS = 10 * 60 * 1000 // a stalled request is dropped after this, so nothing leaks
 const MODES = ['refuse', 'reset', 'stall', 'status', '429', 'graphql_rate_limit', 'malformed_json',
-  'html', 'empty', 'huge', 'redirect', 'trickle', 'delay']
+  'html', 'empty', 'huge', 'redirect', 'trickle', 'delay', 'echo_token', 'continue_garbage', 'same_cursor']
+const ECHO_FORMS = ['plain', 'json', 'url']
+const ECHO_SHAPES = ['rest', 'graphql', 'text']
 
 function createFaults () {
   let faults = []
@@ -24,7 +26,10 @@ function createFaults () {
     for (const k of ['method', 'path', 'operation']) {
       if (m[k] != null && typeof m[k] !== 'string') return `match.${k} must be a string`
     }
-    for (const k of ['count', 'probability', 'status', 'retryAfter', 'delayMs', 'bytes']) {
+    if (spec.form != null && !ECHO_FORMS.includes(spec.form)) return `form must be one of: ${ECHO_FORMS.join(', ')}`
+    if (spec.shape != null && !ECHO_SHAPES.includes(spec.shape)) return `shape must be one of: ${ECHO_SHAPES.join(', ')}`
+    if (spec.cursor != null && typeof spec.cursor !== 'string') return 'cursor must be a string'
+    for (const k of ['count', 'probability', 'status', 'retryAfter', 'delayMs', 'bytes', 'offset', 'cut']) {
       if (spec[k] != null && typeof spec[k] !== 'number') return `${k} must be a number`
     }
     if (spec.count != null && !(spec.count === -1 || (Number.isInteger(spec.count) && spec.count > 0))) return 'count must be a positive integer or -1'
@@ -51,6 +56,11 @@ function createFaults () {
         delayMs: spec.delayMs,
         bytes: spec.bytes,
         chunked: spec.chunked === true,
+        form: spec.form,
+        shape: spec.shape,
+        offset: spec.offset,
+        cut: spec.cut,
+        cursor: spec.cursor,
         fired: 0
       }
       faults.push(fault)
@@ -109,6 +119,9 @@ function createFaults () {
         }
         case 'redirect':
           return { response: text(f.status || 307, JSON_TYPE, '', { location: env.altUrl + req.url }) }
+        case 'echo_token': return { response: echoToken(f, env) }
+        case 'same_cursor': return { response: sameCursor(f, env.root) }
+        case 'continue_garbage': return { run: (res) => res.socket.end('HTTP/1.1 100 Continue\r\n\r\nthis is not HTTP at all\r\n\r\n') }
         case 'refuse': return { run: (res) => res.socket.destroy() }
         case 'reset': return { run: (res) => resetMidBody(res) }
         case 'huge': return { status: 200, run: (res) => streamHuge(res, f.bytes == null ? DEFAULT_HUGE_BYTES : f.bytes, f.chunked) }
@@ -123,6 +136,56 @@ function createFaults () {
       return { response: json(500, { message: 'unknown fault mode' }) }
     }
   }
+}
+
+/** The request's bearer token as a hostile server echoes it: as is, JSON-escaped
+ *  (every '/' as '\\/'), or URL-encoded. */
+function echoForm (token, form) {
+  if (form === 'json') return token.replace(/\//g, '\\/')
+  if (form === 'url') return encodeURIComponent(token)
+  return token
+}
+
+/** echo_token: an error answer that echoes the request's token (in the `form` given)
+ *  in the message, the errors, the data, the headers and the body; in the body its
+ *  last copy starts `offset` bytes before byte `cut` (default 4096: the part of a
+ *  body an error keeps), so that a cut can fall anywhere inside it. shape: `rest`
+ *  (a REST error body), `graphql` (errors and data, with a fresh user token as
+ *  `authorize.accessToken`), `text` (not JSON). */
+function echoToken (f, env) {
+  const auth = String(env.req.headers.authorization || '')
+  const t = echoForm(auth.replace(/^Bearer\s+/i, ''), f.form)
+  const shape = f.shape || 'rest'
+  let head
+  if (shape === 'graphql') {
+    const user = env.ctx.auth.issueUserToken('echo-user')
+    head = `{"errors":[{"message":"bad token ${t}","extensions":{"echo":"${t}","${t}":"as a key"}}],` +
+      `"data":{"authorize":{"accessToken":"${user}","authorizationCode":"${user}"},"echo":"${t}"},"pad":"`
+  } else if (shape === 'rest') {
+    head = `{"error":"Bad","message":"you sent ${t}","errors":[{"message":"${t}"}],"data":{"echo":"${t}"},"pad":"`
+  } else {
+    head = `not json ${t} `
+  }
+  const cut = f.cut == null ? 4096 : f.cut
+  const at = Math.max(head.length, cut - (f.offset || 0))
+  const body = head + 'x'.repeat(at - head.length) + t + (shape === 'text' ? ` ${t}` : `"}`)
+  const status = f.status || (shape === 'graphql' ? 200 : 400)
+  return text(status, shape === 'text' ? 'text/plain' : JSON_TYPE, body, {
+    'x-echo': t, 'www-authenticate': `Bearer error="invalid_token", token="${t}"`, location: `https://${t}.example/?t=${t}`
+  })
+}
+
+/** same_cursor: a page that always says there is a next page, at the same cursor
+ *  (`cursor`, default "same"; "" for none at all): REST `{ elements, pageInfo }`, or the
+ *  GraphQL connection of the root field. */
+function sameCursor (f, root) {
+  const pageInfo = { hasNextPage: true }
+  const cursor = f.cursor == null ? 'same' : f.cursor
+  if (cursor !== '') pageInfo.endCursor = cursor
+  if (!root) return json(200, { elements: [{ id: 'e1', name: 'e1' }], pageInfo })
+  const conn = { edges: [{ node: { id: 'n1', name: 'n1' }, cursor: cursor || 'c' }], pageInfo }
+  const data = root.name === 'viewer' ? { viewer: { authentications: conn, solutions: conn, solutionInstances: conn } } : { [root.name]: conn }
+  return json(200, { data })
 }
 
 /** Headers and the start of a JSON body, then the connection is destroyed. */

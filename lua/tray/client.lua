@@ -437,20 +437,97 @@ local FIELDS = {
   list_connector_operations = true, get = true, set = true, delete = true, reserve = true, request = true,
 }
 
--- The results of a method run under pcall: a raise (a bug, never the caller's
--- mistake: those are `usage` errors returned) becomes `nil, err` of kind `internal`.
-local function finish_call(self, name, ok, ...)
-  if ok then return ... end
-  local why = ...
-  if errors.is(why) then return nil, why end
-  local secrets = type(self.transport) == "table" and self.transport.secrets or {}
-  return errors.fail("internal", "the SDK failed inside " .. name .. ": " .. errors.scrub(tostring(why), secrets),
-    { operation = name })
+-- ---------------------------------------------------------------------------
+-- Protected calls: nothing a client method or constructor raises escapes
+
+-- The SDK's own files (this file's directory and below): a raise whose frames
+-- reach one of them before any metamethod of the caller's is the SDK's bug.
+local SDK_DIR = (debug.getinfo(1, "S").source or ""):match("^@(.*[/\\])")
+
+local function from_sdk(source)
+  return SDK_DIR == nil or source:sub(2, #SDK_DIR + 1) == SDK_DIR
 end
 
+-- Builtins that run a table's metamethods (__tostring, __pairs, __index, __len)
+-- for the SDK while it reads the caller's arguments.
+local RUNNERS = {}
+for _, f in ipairs({ tostring, pairs, ipairs, next, string.format, table.concat, table.insert,
+                     table.remove, table.sort, table.unpack or unpack, select, print }) do -- luacheck: ignore 143
+  RUNNERS[f] = true
+end
+
+-- The message handler of a protected call: an error object as it is, anything
+-- else as `{ raised =, by_caller = }`. `by_caller`: between the raise and the
+-- first frame of the SDK's own code there is a metamethod of the caller's (run
+-- directly, or by a builtin such as tostring or pairs). LuaJIT runs a
+-- __tostring without a frame of tostring: that frame is named "tostring".
+local function classify(raised)
+  if errors.is(raised) then return raised end
+  local by_caller, foreign = false, false
+  for level = 2, 100 do
+    local info = debug.getinfo(level, "Snf")
+    if not info then break end
+    if info.what == "C" then
+      if info.namewhat == "metamethod" or (foreign and RUNNERS[info.func]) then
+        by_caller = true
+        break
+      end
+    elseif from_sdk(info.source) then
+      break
+    else
+      foreign = true
+      if info.namewhat == "metamethod" or info.name == "tostring" then
+        by_caller = true
+        break
+      end
+    end
+  end
+  return { raised = raised, by_caller = by_caller }
+end
+
+-- The secrets of the client a method was called on, read without running any
+-- metamethod (the caller's table may be hostile).
+local function client_secrets(self)
+  local t = type(self) == "table" and rawget(self, "transport")
+  local list = type(t) == "table" and rawget(t, "secrets")
+  return type(list) == "table" and list or {}
+end
+
+-- The results of a call run under xpcall(f, classify, ...): a raise becomes
+-- `nil, err`, `usage` when the caller's input raised, else `internal`.
+local function finish_call(self, name, ok, ...)
+  if ok then return ... end
+  local r = ...
+  if errors.is(r) then return nil, r end
+  local shown, text = pcall(tostring, r.raised)
+  if not shown or type(text) ~= "string" then text = "(an error value that cannot be shown)" end
+  text = errors.scrub(text, client_secrets(self))
+  if r.by_caller then
+    return errors.fail("usage", name .. ": an argument raised an error: " .. text, { operation = name })
+  end
+  return errors.fail("internal", "the SDK failed inside " .. name .. ": " .. text, { operation = name })
+end
+
+--- Wraps a function that answers `value` or `nil, err` so that nothing it raises
+-- escapes: a raised error object comes back as `nil, err`; a raise of the
+-- caller's input (a table of theirs whose `__index`, `__pairs`, `__len`,
+-- `__tostring` or `__newindex` raises while the SDK reads it) as a `usage`
+-- error; any other raise (a bug inside the SDK) as an `internal` error. Client
+-- methods (`finish`), the constructors, `tokens.for_user` and `csv` writers use it.
+-- @tparam function f
+-- @tparam string name the operation, for messages
+-- @treturn function the wrapped function (the same arguments and answers)
+function _M.protect(f, name)
+  return function(...)
+    return finish_call((...), name, xpcall(f, classify, ...))
+  end
+end
+
+local function client_tag(t) return t.__tray_client end
+
 --- Finishes a client class: the shared methods, a check that every method is
--- called with `:` (a dot call is a `usage` error), a raise inside a method turned
--- into `nil, err` of kind `internal` (`each` excepted: an iterator raises), and a
+-- called with `:` (a dot call is a `usage` error), every method `protect`ed
+-- (`each` excepted: an iterator raises), and a
 -- one-line error naming the closest methods when an unknown one is called.
 -- @tparam table Class the class (its `__index` is set here)
 -- @tparam string label "tray.core" or "tray.embedded"
@@ -465,15 +542,17 @@ function _M.finish(Class, label, short)
   for name, f in pairs(Class) do
     if type(f) == "function" and type(name) == "string" and not name:match("^_") then
       names[#names + 1] = name
+      local protected = _M.protect(f, name)
       Class[name] = function(self, ...)
-        if type(self) ~= "table" or self.__tray_client ~= true then
+        local tagged, tag = pcall(client_tag, self)
+        if not tagged or tag ~= true then
           local _, err = usage(string.format("call it with a colon: %s:%s(...), not %s.%s(...)",
             short, name, short, name), { operation = name })
           if name == "each" then error(err, 2) end
           return nil, err
         end
         if name == "each" then return f(self, ...) end -- an iterator raises by design
-        return finish_call(self, name, pcall(f, self, ...))
+        return protected(self, ...)
       end
     end
   end

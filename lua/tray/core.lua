@@ -367,6 +367,7 @@ function Core:each(name, ...)
 end
 
 client.finish(Core, "tray.core", "core")
+_M.new = client.protect(_M.new, "tray.core.new") -- a caller's raising options table never escapes as a raise
 _M.Client = Core
 
 return _M

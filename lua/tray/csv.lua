@@ -22,11 +22,16 @@
 -- @module tray.csv
 
 local errors = require "tray.errors"
+local client = require "tray.client"
 
 local _M = {}
 
 local CHUNK = 64 * 1024
 local BOM = "\239\187\191"
+
+--- Defaults: `max_row`, the most bytes one record may take (a longer one is a
+-- `decode` error: the reader never holds more than about twice this much).
+_M.DEFAULTS = { max_row = 1024 * 1024 }
 
 local Reader = {}
 Reader.__index = Reader
@@ -44,7 +49,8 @@ end
 --- Creates a reader.
 -- @param source the CSV text (a string), an open file (anything with `:read(n)`),
 -- or a function returning the next chunk (nil at the end)
--- @tparam[opt] table opts `{ separator = "," }` (one character other than `"`, CR or LF)
+-- @tparam[opt] table opts `{ separator = ",", max_row = 1 MiB }` (the separator: one
+-- character other than `"`, CR or LF; `max_row`: the most bytes of one record)
 -- @treturn ?table the reader
 -- @treturn ?table a `usage` error
 function _M.reader(source, opts)
@@ -52,6 +58,10 @@ function _M.reader(source, opts)
   local sep = opts.separator or ","
   if type(sep) ~= "string" or #sep ~= 1 or sep:find('["\r\n]') then
     return errors.fail("usage", "csv: separator must be one character other than a quote, CR or LF")
+  end
+  local max_row = opts.max_row or _M.DEFAULTS.max_row
+  if type(max_row) ~= "number" or max_row ~= max_row or max_row < 1 then
+    return errors.fail("usage", "csv: max_row must be a positive number of bytes")
   end
   local next_chunk
   if type(source) == "string" then
@@ -71,7 +81,7 @@ function _M.reader(source, opts)
   return setmetatable({
     next_chunk = next_chunk, buf = "", pos = 1, eof = false, line = 1, started = false,
     sep = sep, unquoted = "^[^" .. pattern_char(sep) .. "\r\n\"]*", stop = "[" .. pattern_char(sep) .. "\r\n]",
-    source = source, records = 0,
+    source = source, records = 0, max_row = max_row,
   }, Reader)
 end
 
@@ -92,26 +102,29 @@ function _M.open(path, opts)
   return r
 end
 
--- Appends the next chunk to the buffer; false at the end of the input.
-function Reader:more()
+-- Reads chunks until at least `want` bytes are buffered from pos on (or the
+-- input ends), joined once: a long record costs linear time, not a copy per
+-- chunk. Returns false when not one byte was added (the end of the input).
+function Reader:fill(want)
   if self.eof then return false end
-  local chunk = self.next_chunk()
-  if chunk == nil or chunk == "" then
+  local have = #self.buf - self.pos + 1
+  local parts, added = { self.buf:sub(self.pos) }, false
+  repeat
+    local chunk = self.next_chunk()
     -- a function source may return "" only at the end; a file returns nil
-    self.eof = true
-    return false
-  end
-  if type(chunk) ~= "string" then
-    self.eof = true
-    return false
-  end
-  if self.pos > 1 then
-    self.buf = self.buf:sub(self.pos) .. chunk
+    if type(chunk) ~= "string" or chunk == "" then
+      self.eof = true
+      break
+    end
+    parts[#parts + 1] = chunk
+    have = have + #chunk
+    added = true
+  until have >= want
+  if added then
+    self.buf = table.concat(parts)
     self.pos = 1
-  else
-    self.buf = self.buf .. chunk
   end
-  return true
+  return added
 end
 
 -- CRLF, LF and a lone CR each end a line.
@@ -197,18 +210,24 @@ end
 function Reader:read()
   if self.failed then return nil, self.failed end
   if not self.started then
-    while #self.buf - self.pos + 1 < 3 and self:more() do end
+    self:fill(3)
     self.started = true
     if self.buf:sub(self.pos, self.pos + 2) == BOM then self.pos = self.pos + 3 end
   end
   while true do
-    if self.pos > #self.buf and not self:more() then return nil end
+    if self.pos > #self.buf and not self:fill(1) then return nil end
     local fields, pos = parse_record(self.buf, self.pos, self.sep, self.unquoted, self.stop, self.eof)
+    local have = #self.buf - self.pos + 1
     if fields == "more" then
-      if not self:more() then
-        -- the input ended: parse again knowing it is the end
+      if have > self.max_row then
+        fields, pos = nil, string.format("a record is longer than max_row (%d bytes)", self.max_row)
+      elseif not self:fill(2 * have) then
+        -- the input ended: parse again knowing it is the end. Otherwise the
+        -- buffer has at least doubled before the next try: linear in all.
         fields, pos = parse_record(self.buf, self.pos, self.sep, self.unquoted, self.stop, true)
       end
+    elseif fields and pos - self.pos > self.max_row then
+      fields, pos = nil, string.format("a record is longer than max_row (%d bytes)", self.max_row)
     end
     if fields == nil then
       local _, err = malformed(self.line, pos)
@@ -311,9 +330,16 @@ end
 -- ---------------------------------------------------------------------------
 -- Writing
 
-local function field_text(v, sep)
+-- A text cell a spreadsheet would run as a formula starts with one of these
+-- (the OWASP CSV-injection rule): = + - @ tab CR.
+local FORMULA_START = "^[=+%-@\t\r]"
+
+local function field_text(v, sep, keep_formulas)
   if v == nil then return "" end
   local s = tostring(v)
+  if not keep_formulas and type(v) ~= "number" and s:find(FORMULA_START) then
+    s = "'" .. s -- shown as text, not run
+  end
   if s:find('[\r\n"]') or s:find(sep, 1, true) then
     return '"' .. s:gsub('"', '""') .. '"'
   end
@@ -322,15 +348,19 @@ end
 
 --- Formats one record (without the line ending). Fields holding the separator,
 -- a quote, CR or LF are quoted, quotes doubled. nil becomes an empty field
--- (give `n` in the table when the last fields may be nil).
+-- (give `n` in the table when the last fields may be nil). A text field that
+-- starts with `=`, `+`, `-`, `@`, a tab or CR gets a leading `'`, so that a
+-- spreadsheet shows it rather than running it as a formula (numbers are left
+-- as they are); `keep_formulas` turns that off.
 -- @tparam table fields array of values (strings, numbers, booleans or nil)
 -- @tparam[opt] string separator ","
+-- @tparam[opt] boolean keep_formulas write such fields unchanged
 -- @treturn string
-function _M.format(fields, separator)
+function _M.format(fields, separator, keep_formulas)
   local sep = separator or ","
   local n = fields.n or #fields
   local out = {}
-  for i = 1, n do out[i] = field_text(fields[i], sep) end
+  for i = 1, n do out[i] = field_text(fields[i], sep, keep_formulas) end
   return table.concat(out, sep)
 end
 
@@ -339,7 +369,8 @@ Writer.__index = Writer
 
 --- Creates a writer.
 -- @param sink an open file (anything with `:write(s)`) or a function(s)
--- @tparam[opt] table opts `{ separator = ",", eol = "\r\n" }` (RFC 4180 ends records with CRLF)
+-- @tparam[opt] table opts `{ separator = ",", eol = "\r\n", keep_formulas = false }` (RFC 4180 ends
+-- records with CRLF; `keep_formulas`: see `format`)
 -- @treturn ?table the writer
 -- @treturn ?table a `usage` error
 function _M.writer(sink, opts)
@@ -357,7 +388,7 @@ function _M.writer(sink, opts)
     return errors.fail("usage", "csv: separator must be one character other than a quote, CR or LF")
   end
   if eol ~= "\r\n" and eol ~= "\n" then return errors.fail("usage", 'csv: eol must be "\\r\\n" or "\\n"') end
-  return setmetatable({ out = write, sep = sep, eol = eol }, Writer)
+  return setmetatable({ out = write, sep = sep, eol = eol, keep_formulas = opts.keep_formulas == true }, Writer)
 end
 
 --- Writes one record.
@@ -365,10 +396,12 @@ end
 -- @treturn ?boolean true
 -- @treturn ?table the error when the sink failed
 function Writer:write(fields)
-  local ok, why = self.out(_M.format(fields, self.sep) .. self.eol)
+  local ok, why = self.out(_M.format(fields, self.sep, self.keep_formulas) .. self.eol)
   if ok == nil and why then return errors.fail("usage", "csv: cannot write: " .. tostring(why)) end
   return true
 end
+
+Writer.write = client.protect(Writer.write, "csv write")
 
 --- Formats a whole table of records.
 -- @tparam table records array of arrays

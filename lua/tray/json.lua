@@ -56,39 +56,81 @@ end
 local PLACEHOLDER = "\1trayemptyarray\1"
 local PLACEHOLDER_JSON = "\"\\u0001trayemptyarray\\u0001\""  -- no pattern magic characters
 
-local function has_empty_array(v, depth)
-  if depth > 1000 then return false end
-  for _, x in pairs(v) do
+-- Bounds on what `encode` walks: cjson's own nesting limit, and the size of
+-- the JSON tree a table stands for (a table reached by two paths is written
+-- twice: twenty levels of `t = { a = u, b = u }` stand for a million nodes).
+local MAX_DEPTH = 1000
+local MAX_NODES = 2 ^ 24
+
+-- One walk over every table reachable from t, each table once (linear time):
+-- special[x] is true when x holds a marked empty array at some depth; a cycle,
+-- too deep a nesting or too large a tree is an error. Raw access only: a
+-- caller's metamethods are never run.
+local function scan(t, special, size, path, depth)
+  if depth > MAX_DEPTH then return nil, "the value is nested deeper than " .. MAX_DEPTH .. " levels" end
+  path[t] = true
+  local has, n = false, 1
+  for _, x in next, t do
     if type(x) == "table" then
+      if path[x] then return nil, "a table refers to itself (a cycle)" end
       if next(x) == nil then
-        if getmetatable(x) == ARRAY_MT then return true end
-      elseif has_empty_array(x, depth + 1) then
-        return true
+        has = has or getmetatable(x) == ARRAY_MT
+        n = n + 1
+      else
+        if size[x] == nil then
+          local ok, why = scan(x, special, size, path, depth + 1)
+          if not ok then return nil, why end
+        end
+        has = has or special[x]
+        n = n + size[x]
       end
+    else
+      n = n + 1
     end
   end
-  return false
+  path[t] = nil
+  if n > MAX_NODES then return nil, "the value stands for more than 2^24 JSON values (a table reached many times?)" end
+  special[t], size[t] = has, n
+  return true
 end
 
-local function substitute(v, depth)
-  if type(v) ~= "table" or depth > 1000 then return v end
+-- A copy of v with every marked empty array replaced by the placeholder (only
+-- the tables that hold one are copied, each once).
+local function substitute(v, special, copies)
+  if type(v) ~= "table" then return v end
   if next(v) == nil then
     return getmetatable(v) == ARRAY_MT and PLACEHOLDER or v
   end
-  local copy = {}
-  for k, x in pairs(v) do copy[k] = substitute(x, depth + 1) end
+  if not special[v] then return v end
+  local copy = copies[v]
+  if copy then return copy end
+  copy = {}
+  copies[v] = copy
+  for k, x in next, v do copy[k] = substitute(x, special, copies) end
   return copy
 end
 
---- Encodes a Lua value as JSON text.
+--- Encodes a Lua value as JSON text. A table that refers to itself, or that
+-- stands for more than 2^24 JSON values, is refused (linear time, whatever the
+-- shape of the value).
 -- @param value any JSON-able value
 -- @treturn ?string the JSON text
 -- @treturn ?string why it could not be encoded
 function _M.encode(value)
-  local special = type(value) == "table" and
-    ((next(value) == nil and getmetatable(value) == ARRAY_MT) or has_empty_array(value, 0))
-  if special then value = substitute(value, 0) end
-  local text, err = cjson.encode(value)
+  local special = false
+  if type(value) == "table" then
+    if next(value) == nil then
+      if getmetatable(value) == ARRAY_MT then return "[]" end
+    else
+      local marks, sizes = {}, {}
+      local ok, why = scan(value, marks, sizes, {}, 0)
+      if not ok then return nil, why end
+      special = marks[value]
+      if special then value = substitute(value, marks, {}) end
+    end
+  end
+  local ok, text, err = pcall(cjson.encode, value)
+  if not ok then return nil, tostring(text) end
   if not text then return nil, err end
   if special then
     text = text:gsub(PLACEHOLDER_JSON, "[]")

@@ -23,6 +23,7 @@
 
 local native = require "tray.native"
 local errors = require "tray.errors"
+local clients = require "tray.client"
 
 local _M = {}
 
@@ -144,6 +145,8 @@ function Source:fetch()
   local ok, res, err = pcall(self.master.authorize, self.master, { userId = self.user_id })
   if ok and type(res) == "table" and type(res.accessToken) == "string" and res.accessToken ~= "" then
     local token = res.accessToken
+    -- the master client's errors must never carry the user token either
+    errors.add_secret(self.secrets, token)
     local expires = math.floor(self.clock() + self.ttl)
     local ttl = math.floor(expires - self.margin - self.clock())
     if ttl >= 1 then store_call(self, "set", self.key, encode(token, expires), ttl) end
@@ -177,6 +180,7 @@ end
 
 -- Points the user client at `token`.
 function Source:use(client, token, expires)
+  errors.add_secret(self.secrets, token) -- a cached token too: scrubbed from the master client's errors
   self.token, self.expires = token, expires
   client.transport = self.master.transport:with_token(token)
   client.token_expires = expires
@@ -290,5 +294,6 @@ function _M.for_user(emb, user_id, opts)
   client.token_source = src
   return setmetatable(client, user_client_class(getmetatable(emb)))
 end
+_M.for_user = clients.protect(_M.for_user, "for_user")
 
 return _M

@@ -186,7 +186,7 @@ function Transport:call(req, decode)
     if delay > o.max_retry_wait then break end
     stats.retries = stats.retries + 1
     reason = err.kind
-    if o.log then
+    if o.log then -- a log callback that raises never fails the call
       pcall(o.log, "retry", string.format("%s %s: %s; retry %d of %d in %.2fs", req.method,
         req.operation or "request", err.kind, attempt + 1, o.max_retries, delay))
     end

@@ -214,6 +214,7 @@ local function run_mutation(self, name, args)
   if type(payload) ~= "table" or payload[1] ~= nil then
     return errors.fail("decode", "the response has no " .. m.field .. " payload", { operation = name })
   end
+  errors.add_secret_fields(self.transport.secrets, payload) -- an issued token never reaches this client's errors
   if m.json_input then
     payload.output = _M.decode_output(payload.output)
   end
@@ -348,6 +349,7 @@ function Embedded:as_user(access_token)
   if not token then return nil, err end
   local c = setmetatable({}, Embedded)
   for k, v in pairs(self) do c[k] = v end
+  errors.add_secret(self.transport.secrets, token) -- nor reaches the master client's errors
   c.transport = self.transport:with_token(token)
   c.token_kind = "user"
   c.token_source = nil
@@ -443,6 +445,7 @@ function _M.new(opts)
 end
 
 client.finish(Embedded, "tray.embedded", "emb")
+_M.new = client.protect(_M.new, "tray.embedded.new") -- a caller's raising options table never escapes as a raise
 _M.Client = Embedded
 
 return _M
