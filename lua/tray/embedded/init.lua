@@ -313,7 +313,8 @@ function Embedded:each(name, opts)
     local conn, err = run_connection(self, name, base)
     if not conn then error(err, 0) end
     -- a connection without paging arguments (authentications) is one page
-    return conn.nodes, q.paged and pager.next_cursor(conn.pageInfo) or nil
+    if not q.paged then return conn.nodes, nil end
+    return conn.nodes, pager.next_cursor(conn.pageInfo)
   end)
 end
 
