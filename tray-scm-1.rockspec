@@ -32,6 +32,7 @@ build = {
       libdirs = { "$(CURL_LIBDIR)", "$(HIREDIS_LIBDIR)" },
     },
     ["tray"] = "lua/tray/init.lua",
+    ["tray.cli"] = "lua/tray/cli.lua",
     ["tray.core"] = "lua/tray/core.lua",
     ["tray.csv"] = "lua/tray/csv.lua",
     ["tray.embedded"] = "lua/tray/embedded.lua",
