@@ -1,8 +1,12 @@
+-- The project's canonical repository, declared once: the source of this rockspec
+-- and, through `make dist`, of the release rockspec (its tarball).
+local REPOSITORY = "https://github.com/tray-lua/tray"
+
 rockspec_format = "3.0"
 package = "tray"
 version = "scm-1"
 source = {
-  url = "git+file:///work/main",
+  url = "git+" .. REPOSITORY .. ".git",
 }
 description = {
   summary = "Lua SDK for the Tray.io platform APIs (REST Connectivity API and Embedded GraphQL API)",
@@ -10,7 +14,9 @@ description = {
 A C core on libcurl (HTTP, bearer header, regions, rate limiting) with thin Lua layers:
 tray.core (REST), tray.embedded (GraphQL, Relay pagination), retries, concurrency.
 ]],
+  homepage = REPOSITORY,
   license = "MIT",
+  labels = { "tray.io", "sdk", "graphql", "rest" },
 }
 dependencies = {
   "lua >= 5.1",
@@ -18,40 +24,43 @@ dependencies = {
 }
 external_dependencies = {
   CURL = { library = "curl" },
-  HIREDIS = { header = "hiredis/hiredis.h", library = "hiredis" },
 }
+-- The native module is built by the Makefile, so it links as `make` does (-z nodelete,
+-- hiredis when pkg-config finds it, the version from lua/tray) and is compiled straight
+-- into the rock's directory: no object file is left in the source tree.
 build = {
-  type = "builtin",
-  modules = {
-    ["tray.native"] = {
-      sources = { "csrc/http.c", "csrc/limiter.c", "csrc/module.c", "csrc/parse.c",
-                  "csrc/redis.c", "csrc/redis_lua.c", "csrc/redis_url.c" },
-      defines = { "_POSIX_C_SOURCE=200809L" },
-      libraries = { "curl", "hiredis", "pthread" },
-      incdirs = { "$(HIREDIS_INCDIR)" },
-      libdirs = { "$(CURL_LIBDIR)", "$(HIREDIS_LIBDIR)" },
-    },
-    ["tray"] = "lua/tray/init.lua",
-    ["tray.cli"] = "lua/tray/cli.lua",
-    ["tray.core"] = "lua/tray/core.lua",
-    ["tray.csv"] = "lua/tray/csv.lua",
-    ["tray.embedded"] = "lua/tray/embedded.lua",
-    ["tray.errors"] = "lua/tray/errors.lua",
-    ["tray.graphql"] = "lua/tray/graphql.lua",
-    ["tray.json"] = "lua/tray/json.lua",
-    ["tray.ngx"] = "lua/tray/ngx.lua",
-    ["tray.ngx_worker"] = "lua/tray/ngx_worker.lua",
-    ["tray.onboarding"] = "lua/tray/onboarding.lua",
-    ["tray.pager"] = "lua/tray/pager.lua",
-    ["tray.parallel"] = "lua/tray/parallel.lua",
-    ["tray.redis"] = "lua/tray/redis.lua",
-    ["tray.schema"] = "lua/tray/schema.lua",
-    ["tray.store"] = "lua/tray/store.lua",
-    ["tray.tokens"] = "lua/tray/tokens.lua",
-    ["tray.transport"] = "lua/tray/transport.lua",
-    ["tray.validate"] = "lua/tray/validate.lua",
+  type = "make",
+  build_pass = false,
+  build_variables = { CFLAGS = "$(CFLAGS)" },
+  install_target = "install-rock",
+  install_variables = {
+    LIBDIR = "$(LIBDIR)",
+    LUA_INCDIR = "$(LUA_INCDIR)",
+    CC = "$(CC)",
+    CFLAGS = "$(CFLAGS)",
   },
   install = {
+    lua = {
+      ["tray"] = "lua/tray/init.lua",
+      ["tray.cli"] = "lua/tray/cli.lua",
+      ["tray.core"] = "lua/tray/core.lua",
+      ["tray.csv"] = "lua/tray/csv.lua",
+      ["tray.embedded"] = "lua/tray/embedded.lua",
+      ["tray.errors"] = "lua/tray/errors.lua",
+      ["tray.graphql"] = "lua/tray/graphql.lua",
+      ["tray.json"] = "lua/tray/json.lua",
+      ["tray.ngx"] = "lua/tray/ngx.lua",
+      ["tray.ngx_worker"] = "lua/tray/ngx_worker.lua",
+      ["tray.onboarding"] = "lua/tray/onboarding.lua",
+      ["tray.pager"] = "lua/tray/pager.lua",
+      ["tray.parallel"] = "lua/tray/parallel.lua",
+      ["tray.redis"] = "lua/tray/redis.lua",
+      ["tray.schema"] = "lua/tray/schema.lua",
+      ["tray.store"] = "lua/tray/store.lua",
+      ["tray.tokens"] = "lua/tray/tokens.lua",
+      ["tray.transport"] = "lua/tray/transport.lua",
+      ["tray.validate"] = "lua/tray/validate.lua",
+    },
     bin = { tray = "bin/tray" },
   },
 }
