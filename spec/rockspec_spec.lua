@@ -163,3 +163,47 @@ describe("tray-scm-1.rockspec", function()
     end)
   end)
 end)
+
+describe("the Makefile", function()
+  it("installs only what the demo needs for make demo: no nginx, redis-server, clang", function()
+    local ok, out = sh("make -n demo")
+    assert(ok, out)
+    local apt = out:match("tools/apt%-install([^\n]*)")
+    assert.is_string(apt, out)
+    assert.matches(" lua5.4 ", apt .. " ", 1, true)
+    for _, p in ipairs({ "nginx", "redis-server", "clang", "libnginx-mod-http-lua", "lua-busted" }) do
+      assert.is_nil((apt .. " "):find(" " .. p .. " ", 1, true), p .. " is in make demo's packages")
+    end
+    ok, out = sh("make -n deps")
+    assert(ok, out)
+    for _, p in ipairs({ "nginx", "redis-server", "libhiredis-dev", "luarocks", "lua-dkjson" }) do
+      assert.is_truthy((out .. " "):find(" " .. p:gsub("%p", "%%%0") .. "[ \n]"), p .. " is not in make deps' packages")
+    end
+  end)
+
+  it("make env and make install follow LUA=luajit", function()
+    local ok, out = sh("make -s env LUA=luajit")
+    assert(ok, out)
+    assert.matches("LUA_CPATH='[^']*/build/luajit/%?%.so;;'", out)
+    ok, out = sh("make -s env")
+    assert(ok, out)
+    assert.matches("LUA_CPATH='[^']*/build/lua5.4/%?%.so;;'", out)
+    if not sh("command -v luajit") then error("luajit is missing: make deps installs it") end
+    local prefix = tmpdir()
+    -- (-o: install the module the suite runs on; never rebuild it under the running specs)
+    ok, out = sh(string.format("make -s -o all -o build/luajit/tray/native.so install LUA=luajit PREFIX=%s",
+      quote(prefix)))
+    local ran, answer = false, ""
+    if ok then
+      ran, answer = sh(string.format("LUA_PATH=%s LUA_CPATH=%s %s/bin/tray --version",
+        quote(prefix .. "/share/lua/5.1/?.lua;" .. prefix .. "/share/lua/5.1/?/init.lua;;"),
+        quote(prefix .. "/lib/lua/5.1/?.so;;"), prefix))
+    end
+    local shebang = ok and read(prefix .. "/bin/tray"):match("^[^\n]*") or ""
+    os.execute("rm -rf " .. quote(prefix))
+    assert(ok, out)
+    assert.equal("#!/usr/bin/env luajit", shebang)
+    assert(ran, answer)
+    assert.equal("tray " .. tray.VERSION .. "\n", answer)
+  end)
+end)
