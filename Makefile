@@ -186,7 +186,8 @@ env:
 ## (lua5.4, or luajit: share/lua/5.1, lib/lua/5.1, and `tray` runs on luajit)
 install: all
 	install -d $(DESTDIR)$(LUA_SHARE)/tray $(DESTDIR)$(LUA_LIB)/tray $(DESTDIR)$(PREFIX)/bin
-	install -m 0644 lua/tray/*.lua $(DESTDIR)$(LUA_SHARE)/tray/
+	cd lua && for f in $$(find tray -name '*.lua' | sort); do \
+	  install -D -m 0644 $$f $(DESTDIR)$(LUA_SHARE)/$$f || exit 1; done
 	install -m 0755 $(MODULE) $(DESTDIR)$(LUA_LIB)/tray/native.so
 	sed '1s|.*|#!/usr/bin/env $(LUA_BIN)|' bin/tray > $(DESTDIR)$(PREFIX)/bin/tray
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/tray

@@ -52,12 +52,12 @@ end
 describe("tray-scm-1.rockspec", function()
   local rockspec = read("tray-scm-1.rockspec")
 
-  it("names every module in lua/tray", function()
-    local files = list("ls lua/tray/*.lua")
+  it("names every module in lua/tray (subdirectories too)", function()
+    local files = list("find lua/tray -name '*.lua' | sort")
     assert.is_true(#files > 10)
     for _, file in ipairs(files) do
-      local name = file:match("lua/tray/(.-)%.lua$")
-      local module = name == "init" and "tray" or "tray." .. name
+      local name = file:match("lua/tray/(.-)%.lua$"):gsub("/", ".")
+      local module = name == "init" and "tray" or ("tray." .. name):gsub("%.init$", "")
       assert.is_truthy(rockspec:find('["' .. module .. '"] = "' .. file .. '"', 1, true), module .. " is missing")
     end
   end)

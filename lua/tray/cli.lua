@@ -188,12 +188,12 @@ local function print_stream(iter)
 end
 
 -- ---------------------------------------------------------------------------
--- --debug: one line per request on stderr (method, URL without query values,
--- status, duration, attempt), and one per retry wait. Never a header or a token.
+-- --debug: one line per attempt on stderr (method, URL without its query, status,
+-- duration, attempt), and one per retry wait. Never a header, a body or a token.
 --
--- Until the clients have on_request/on_response hooks, the lines come from a
--- `transport` function around a libcurl session and from the `log` option;
--- this function is the one place to switch to the hooks.
+-- Clients with the on_request/on_response hooks (tray.client's OPTIONS has them)
+-- report through `on_response`; older ones through a `transport` function around a
+-- libcurl session. Retry waits come from the `log` option in both cases.
 
 local function debug_line(s)
   io.stderr:write("tray: debug: ", _M.terminal_text(s, true), "\n")
@@ -210,7 +210,23 @@ function _M.safe_url(url)
   return base .. "?" .. table.concat(keys, "&")
 end
 
-local function debug_options(opts)
+local function client_has_hooks()
+  local ok, client = pcall(require, "tray.client")
+  return ok and type(client) == "table" and type(client.OPTIONS) == "table" and client.OPTIONS.on_response ~= nil
+end
+
+-- on_response's info: { method, host, path, attempt, retry_reason, status, duration, error, request_id }
+local function debug_hooks(opts)
+  opts.on_response = function(info)
+    local what = (info.status and info.status > 0) and tostring(info.status) or tostring(info.error)
+    debug_line(string.format("%s %s%s -> %s in %.0f ms (attempt %d%s)%s", tostring(info.method),
+      tostring(info.host or ""), tostring(info.path or ""), what, (info.duration or 0) * 1000, info.attempt or 1,
+      info.retry_reason and (", after " .. tostring(info.retry_reason)) or "",
+      info.request_id and (" request id " .. tostring(info.request_id)) or ""))
+  end
+end
+
+local function debug_transport(opts)
   local session = assert(native.session{ timeout = 30, connect_timeout = 10,
     user_agent = "tray-cli tray-lua/" .. tray.VERSION })
   local attempts = {}
@@ -223,13 +239,17 @@ local function debug_options(opts)
     local t0 = native.now()
     local status, body, headers, detail = session:request(req.method, req.url, lines, req.body, token)
     local ms = (native.now() - t0) * 1000
-    local what = status and tostring(status) or (tostring(body) .. ": " .. tostring(headers))
-    debug_line(string.format("%s %s -> %s in %.0f ms (attempt %d)", req.method, _M.safe_url(req.url),
-      what, ms, attempts[key]))
+    local what = status and tostring(status) or tostring(body)
+    debug_line(string.format("%s %s -> %s in %.0f ms (attempt %d)", req.method,
+      (_M.safe_url(req.url):gsub("%?.*", "")), what, ms, attempts[key]))
     if not status then return nil, body, headers, detail end
     if status < 500 and status ~= 429 then attempts[key] = nil end
     return { status = status, body = body, headers = headers }
   end
+end
+
+local function debug_options(opts)
+  if client_has_hooks() then debug_hooks(opts) else debug_transport(opts) end
   opts.log = function(level, message) debug_line(level .. ": " .. tostring(message)) end
   return opts
 end
