@@ -888,7 +888,11 @@ local function run_doctor()
   if not ok or type(doctor) ~= "table" or type(doctor.run) ~= "function" then
     usage_error("doctor is not available in this version of tray (no tray.doctor module)")
   end
-  local report, err = doctor.run(client_options())
+  local opts = client_options()
+  opts.token = env("TRAY_TOKEN")
+  if env("TRAY_MASTER_TOKEN") then opts.master_token = env("TRAY_MASTER_TOKEN")
+  elseif env("TRAY_USER_TOKEN") then opts.user_token = env("TRAY_USER_TOKEN") end
+  local report, err = doctor.run(opts)
   if not report then api_error(err) end
   if report.token_kind then io.stdout:write("token: ", _M.terminal_text(report.token_kind, true), "\n") end
   for _, c in ipairs(report.checks or {}) do
