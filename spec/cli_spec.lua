@@ -320,6 +320,13 @@ describe("bin/tray", function()
       assert.equal(0, code)
       assert.is_nil(out:find("\27", 1, true))
       assert.matches("\\u001b[31mMallory", out, 1, true)
+      -- a server message echoing a C1 CSI (U+009B) that the SDK sent percent-encoded
+      local err
+      code, out, err = tray{ "core", "get_workspace", "\194\15531mX" }
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.matches("^tray: not_found: Workspace 31mX not found", err)
+      assert.is_nil(err:find("\194\155", 1, true))
     end)
   end)
 
