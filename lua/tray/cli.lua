@@ -241,7 +241,7 @@ local function debug_transport(opts)
     local ms = (native.now() - t0) * 1000
     local what = status and tostring(status) or tostring(body)
     debug_line(string.format("%s %s -> %s in %.0f ms (attempt %d)", req.method,
-      (_M.safe_url(req.url):gsub("%?.*", "")), what, ms, attempts[key]))
+      _M.safe_url(req.url), what, ms, attempts[key]))
     if not status then return nil, body, headers, detail end
     if status < 500 and status ~= 429 then attempts[key] = nil end
     return { status = status, body = body, headers = headers }
