@@ -1,21 +1,42 @@
 # tray: Lua SDK for the Tray.io platform APIs.
 #
-#   make demo   installs deps, builds, starts the emulator, runs the onboarding demo
-#   make test   installs deps, builds, starts the emulator, runs every spec
+#   make demo   installs what the demo needs, builds, starts the emulator, runs the onboarding demo
+#   make test   installs every dependency, builds, starts the emulator, runs every spec
+#   make dist   the release tarball and its versioned rockspec (build/dist/)
 #
-# `make LUA=luajit` builds the native module for LuaJIT (OpenResty) instead of Lua 5.4.
+# `make LUA=luajit` builds (and `make install LUA=luajit` installs, `make -s env LUA=luajit`
+# points at) the native module for LuaJIT (OpenResty) instead of Lua 5.4.
+# hiredis is optional: without it (pkg-config hiredis), the build has no Redis support
+# and `rate_limit = { redis = ... }` is a `usage` error saying so (HIREDIS=no forces that).
 
 LUA       ?= lua5.4
 PREFIX    ?= /usr/local
 DESTDIR   ?=
+# The version is written once, in Lua (lua/tray/version.lua); C gets it from here
+# (-DTRAY_VERSION), the release rockspec from `make dist`.
 VERSION   := $(shell sed -n 's/^local VERSION = "\(.*\)"/\1/p' lua/tray/version.lua)
 
 ifeq ($(LUA),luajit)
   LUA_PC     := luajit
   LUA_ABI    := 5.1
+  LUA_BIN    := luajit
 else
   LUA_PC     := lua5.4
   LUA_ABI    := 5.4
+  LUA_BIN    := lua5.4
+endif
+
+# Lua's headers: LUA_INCDIR when given (luarocks passes it), else pkg-config.
+ifdef LUA_INCDIR
+  LUA_CFLAGS := -I$(LUA_INCDIR)
+else
+  LUA_CFLAGS  = $(shell pkg-config --cflags $(LUA_PC))
+endif
+
+HIREDIS ?= $(shell pkg-config --exists hiredis 2>/dev/null && echo yes || echo no)
+ifeq ($(HIREDIS),yes)
+  HIREDIS_CFLAGS := -DTRAY_HAVE_HIREDIS $(shell pkg-config --cflags hiredis)
+  HIREDIS_LIBS   := $(shell pkg-config --libs hiredis)
 endif
 
 BUILD_ROOT ?= build
@@ -28,29 +49,35 @@ CC        ?= cc
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CSTD      := -std=c99 -D_POSIX_C_SOURCE=200809L
 OPT       ?= -O2 -g
-CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -fPIC -fvisibility=hidden \
-             $(shell pkg-config --cflags $(LUA_PC) libcurl hiredis) $(CFLAGS)
-# The interpreter has Lua built in: link libcurl and hiredis only, never liblua.
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -fPIC -fvisibility=hidden -DTRAY_VERSION='"$(VERSION)"' \
+             $(LUA_CFLAGS) $(shell pkg-config --cflags libcurl) $(HIREDIS_CFLAGS) $(CFLAGS)
+# The interpreter has Lua built in: link libcurl (and hiredis) only, never liblua.
 # -z nodelete: once loaded, the module (and libcurl with it) stays for the life of
 # the process even when the Lua state that loaded it is closed: libcurl's global
 # init runs once per process and is never undone (see module.c), and the
 # process-wide limiter registry is never left dangling.
-LIBS_ALL   = $(shell pkg-config --libs libcurl hiredis) -lpthread -Wl,-z,nodelete $(LDFLAGS)
+LIBS_ALL   = $(shell pkg-config --libs libcurl) $(HIREDIS_LIBS) -lpthread -Wl,-z,nodelete $(LDFLAGS)
 
 LUA_SHARE := $(PREFIX)/share/lua/$(LUA_ABI)
 LUA_LIB   := $(PREFIX)/lib/lua/$(LUA_ABI)
 
-# Every Debian package the project needs (build, specs, emulator, OpenResty, Redis, checks).
-DEB_PACKAGES := lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted lua-check \
-                lua-ldoc pkg-config gcc make openssl curl ca-certificates \
-                luajit2 libluajit2-5.1-dev lua-socket libhiredis-dev redis-server \
-                nginx libnginx-mod-http-lua
+# Debian packages. The demo's: build the module, run the emulator's clients and the
+# `tray` command (lua-dkjson: it prints the server's JSON with its arrays).
+DEMO_PACKAGES := lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-dkjson \
+                 pkg-config gcc make ca-certificates
+# The specs' on top: busted, luacheck, LDoc, LuaJIT, hiredis and a Redis server, nginx
+# with the Lua module (OpenResty specs), TLS tools, luarocks (the rockspec spec).
+TEST_PACKAGES := $(DEMO_PACKAGES) lua-busted lua-check lua-ldoc lua-socket openssl curl \
+                 luajit2 libluajit2-5.1-dev libhiredis-dev redis-server \
+                 nginx libnginx-mod-http-lua luarocks
+DEB_PACKAGES  ?= $(TEST_PACKAGES)
 
 BUSTED    := busted --lua=lua5.4
 LUA_PATH_TREE  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua
-LUA_CPATH_TREE := $(CURDIR)/build/lua5.4/?.so
+LUA_CPATH_TREE := $(CURDIR)/$(BUILD)/?.so
 
-.PHONY: all deps deps-deb deps-node test demo emulator install uninstall env lint doc clean luajit reference types bench bench-bin
+.PHONY: all deps deps-demo deps-deb deps-node test demo emulator install install-rock uninstall env lint doc \
+        clean luajit reference types bench bench-bin dist
 
 all: $(MODULE)
 
@@ -63,6 +90,10 @@ luajit:
 
 ## deps: every Debian package and the emulator's npm packages (idempotent, quiet when present)
 deps: deps-deb deps-node
+
+## deps-demo: only what `make demo` needs (no nginx, redis-server, clang ...)
+deps-demo: deps-node
+	@./tools/apt-install $(DEMO_PACKAGES)
 
 deps-deb:
 	@./tools/apt-install $(DEB_PACKAGES)
@@ -111,7 +142,7 @@ tidy: deps-check
 	@bash -c 'set -o pipefail; clang-tidy --quiet $(wildcard csrc/*.c) $(wildcard fuzz/*.c) -- $(CFLAGS_ALL) -Icsrc \
 	  2>&1 | sed "/warnings generated\./d"'
 	cppcheck -q --error-exitcode=1 --enable=warning,style,performance,portability --inline-suppr \
-	  --std=c99 --force -Icsrc $(shell pkg-config --cflags-only-I $(LUA_PC) libcurl) csrc fuzz
+	  --std=c99 --force -Icsrc -DTRAY_VERSION='"$(VERSION)"'  $(shell pkg-config --cflags-only-I $(LUA_PC) libcurl) csrc fuzz
 
 ## soak: 50,000 requests, concurrency 16, 1% injected faults (bench/soak.lua; SOAK_ARGS to change)
 soak: deps all
@@ -137,36 +168,65 @@ $(BENCH_BIN)/%: bench/%.c Makefile
 	$(CC) $(BENCH_CFLAGS) -o $@ $<
 
 ## demo: build, start the emulator, onboard examples/users.csv twice
-demo: deps all
+demo: deps-demo all
 	@./emulator/with-emulator ./examples/demo.sh
 
 ## emulator: run the emulator in the foreground (PORT=8729 by default)
 emulator: deps-node
 	@node emulator/server.js --port $${PORT:-$${TRAY_EMULATOR_PORT:-8729}}
 
-## env: eval "$(make -s env)" to use the in-tree build
+## env: eval "$(make -s env)" to use the in-tree build (LUA=luajit: the LuaJIT build)
 env:
 	@echo "export LUA_PATH='$(LUA_PATH_TREE);;'"
 	@echo "export LUA_CPATH='$(LUA_CPATH_TREE);;'"
 	@echo "export PATH='$(CURDIR)/bin':\"\$$PATH\""
 
+## install: the modules, the native module and the tray command under PREFIX, for LUA
+## (lua5.4, or luajit: share/lua/5.1, lib/lua/5.1, and `tray` runs on luajit)
 install: all
-	install -d $(DESTDIR)$(LUA_SHARE)/tray/backend $(DESTDIR)$(LUA_SHARE)/tray/embedded $(DESTDIR)$(LUA_LIB)/tray $(DESTDIR)$(PREFIX)/bin
-	install -m 0644 lua/tray/*.lua $(DESTDIR)$(LUA_SHARE)/tray/
-	install -m 0644 lua/tray/backend/*.lua $(DESTDIR)$(LUA_SHARE)/tray/backend/
-	install -m 0644 lua/tray/embedded/*.lua $(DESTDIR)$(LUA_SHARE)/tray/embedded/
+	install -d $(DESTDIR)$(LUA_SHARE)/tray $(DESTDIR)$(LUA_LIB)/tray $(DESTDIR)$(PREFIX)/bin
+	cd lua && for f in $$(find tray -name '*.lua' | sort); do \
+	  install -D -m 0644 $$f $(DESTDIR)$(LUA_SHARE)/$$f || exit 1; done
 	install -m 0755 $(MODULE) $(DESTDIR)$(LUA_LIB)/tray/native.so
-	@if [ -d bin ]; then for f in bin/*; do install -m 0755 $$f $(DESTDIR)$(PREFIX)/bin/; done; fi
+	sed '1s|.*|#!/usr/bin/env $(LUA_BIN)|' bin/tray > $(DESTDIR)$(PREFIX)/bin/tray
+	chmod 0755 $(DESTDIR)$(PREFIX)/bin/tray
+
+# install-rock: what the rockspec's build runs (luarocks passes LIBDIR, LUA_INCDIR, CC,
+# CFLAGS): compiles straight into LIBDIR, so no object is left in the source tree; the
+# Lua modules and bin/tray are copied by luarocks itself (build.install).
+install-rock:
+	@test -n "$(LIBDIR)" || { echo "install-rock: LIBDIR is required" >&2; exit 1; }
+	install -d $(LIBDIR)/tray
+	$(CC) $(CFLAGS_ALL) -shared -o $(LIBDIR)/tray/native.so $(CSRC) $(LIBS_ALL)
 
 uninstall:
-	rm -rf $(DESTDIR)$(LUA_SHARE)/tray $(DESTDIR)$(LUA_LIB)/tray
-	@if [ -d bin ]; then for f in bin/*; do rm -f $(DESTDIR)$(PREFIX)/bin/$$(basename $$f); done; fi
+	rm -rf $(DESTDIR)$(LUA_SHARE)/tray $(DESTDIR)$(LUA_LIB)/tray $(DESTDIR)$(PREFIX)/bin/tray
+
+## dist: build/dist/tray-VERSION.tar.gz (the committed tree, git archive) and
+## build/dist/tray-VERSION-1.rockspec (tray-scm-1.rockspec with that version and, as its
+## source, the release tarball's URL); `luarocks lint` checks both rockspecs
+DIST := build/dist
+dist:
+	@test -n "$(VERSION)" || { echo "dist: no version in lua/tray" >&2; exit 1; }
+	@mkdir -p $(DIST)
+	git archive --format=tar.gz --prefix=tray-$(VERSION)/ -o $(DIST)/tray-$(VERSION).tar.gz HEAD
+	sed -e 's/^version = "scm-1"/version = "$(VERSION)-1"/' \
+	    -e 's|^  url = "git+" .. REPOSITORY .. ".git",|  url = REPOSITORY .. "/releases/download/v$(VERSION)/tray-$(VERSION).tar.gz",\n  dir = "tray-$(VERSION)",|' \
+	    tray-scm-1.rockspec > $(DIST)/tray-$(VERSION)-1.rockspec
+	@grep -q 'version = "$(VERSION)-1"' $(DIST)/tray-$(VERSION)-1.rockspec && \
+	  grep -q 'tray-$(VERSION).tar.gz' $(DIST)/tray-$(VERSION)-1.rockspec || \
+	  { echo "dist: tray-scm-1.rockspec does not have the expected version/source lines" >&2; exit 1; }
+	@if command -v luarocks >/dev/null; then \
+	  luarocks lint tray-scm-1.rockspec && luarocks lint $(DIST)/tray-$(VERSION)-1.rockspec; \
+	else echo "dist: luarocks is missing: the rockspecs were not linted" >&2; fi
+	@echo "$(DIST)/tray-$(VERSION).tar.gz"
+	@echo "$(DIST)/tray-$(VERSION)-1.rockspec"
 
 lint:
 	luacheck -q lua spec examples bench bin/tray
 	@if command -v cppcheck >/dev/null; then \
 	  cppcheck -q --error-exitcode=1 --enable=warning,style,performance,portability \
-	    --inline-suppr --std=c99 $(shell pkg-config --cflags-only-I lua5.4 libcurl) csrc; fi
+	    --inline-suppr --std=c99 -DTRAY_VERSION='"$(VERSION)"' $(shell pkg-config --cflags-only-I lua5.4 libcurl) csrc; fi
 
 doc:
 	ldoc -q .

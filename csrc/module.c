@@ -12,6 +12,10 @@
 #include "redis.h"
 #include "tray.h"
 
+#ifndef TRAY_NATIVE_VERSION
+#error "build with -DTRAY_VERSION='\"x.y.z\"' (the Makefile and the rockspec do)"
+#endif
+
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -16,9 +16,63 @@
  * next attempt waits for a back-off (0.1 s doubling up to backoff_cap, with
  * jitter); until then every call fails at once, so a caller that falls back
  * to a local bucket pays nothing while Redis is down.
+ *
+ * hiredis is optional at build time: the Makefile (and the rockspec's build)
+ * define TRAY_HAVE_HIREDIS when pkg-config finds it. Without it, opening a
+ * connection fails with a `usage` error that names the missing library.
  */
 #include "redis.h"
 #include "tray.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#ifndef TRAY_HAVE_HIREDIS
+
+static const char tray_redis_missing[] =
+    "Redis support is not built in: this tray was built without hiredis "
+    "(install libhiredis-dev, or the hiredis headers, and rebuild)";
+
+tray_redis *tray_redis_get(const char *url, double timeout, double backoff_cap, const char **err)
+{
+    (void)url;
+    (void)timeout;
+    (void)backoff_cap;
+    *err = tray_redis_missing;
+    return NULL;
+}
+
+void tray_redis_put(tray_redis *r)
+{
+    (void)r;
+}
+
+const char *tray_redis_reserve(tray_redis *r, const char *key, size_t key_len,
+                               double rate, double burst, double *wait, char *msg)
+{
+    (void)r;
+    (void)key;
+    (void)key_len;
+    (void)rate;
+    (void)burst;
+    *wait = 0;
+    snprintf(msg, TRAY_REDIS_MSG_MAX, "%s", tray_redis_missing);
+    return "usage";
+}
+
+const char *tray_redis_command(tray_redis *r, int argc, const char **argv, const size_t *argvlen,
+                               tray_redis_reply *out, char *msg)
+{
+    (void)r;
+    (void)argc;
+    (void)argv;
+    (void)argvlen;
+    memset(out, 0, sizeof *out);
+    snprintf(msg, TRAY_REDIS_MSG_MAX, "%s", tray_redis_missing);
+    return "usage";
+}
+
+#else /* TRAY_HAVE_HIREDIS */
 
 #include <hiredis/hiredis.h>
 
@@ -504,3 +558,5 @@ const char *tray_redis_command(tray_redis *r, int argc, const char **argv, const
     pthread_mutex_unlock(&r->lock);
     return kind;
 }
+
+#endif /* TRAY_HAVE_HIREDIS */

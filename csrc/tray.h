@@ -10,7 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TRAY_NATIVE_VERSION "0.1.0"
+/* The version is written once, in lua/tray (the Makefile passes -DTRAY_VERSION). */
+#ifdef TRAY_VERSION
+#define TRAY_NATIVE_VERSION TRAY_VERSION
+#endif
 
 /* ---- parse.c: pure functions over untrusted bytes (each has a fuzz target) ---- */
 

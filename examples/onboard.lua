@@ -31,6 +31,8 @@ local tray = require "tray"
 local csv = require "tray.csv"
 local onboarding = require "tray.onboarding"
 local native = require "tray.native"
+-- server text (titles, error messages) is printed without its escape sequences
+local terminal_text = require("tray.cli").terminal_text
 
 local USAGE = [==[
 usage: onboard.lua USERS.csv --solution ID|TAG[,TAG...] [--out results.csv] [--concurrency N]
@@ -38,7 +40,7 @@ usage: onboard.lua USERS.csv --solution ID|TAG[,TAG...] [--out results.csv] [--c
                    [--progress auto|bar|plain|none]]==]
 
 local function die(code, message)
-  io.stderr:write("onboard: ", message, "\n")
+  io.stderr:write("onboard: ", terminal_text(message), "\n")
   os.exit(code)
 end
 
@@ -243,30 +245,33 @@ f:close()
 local ok, mverr = os.rename(tmp, o.out)
 if not ok then die(2, "cannot write " .. o.out .. ": " .. tostring(mverr)) end
 
--- the summary
+-- the summary (one line each, what a server sent made safe for a terminal)
+local function say(line)
+  io.stdout:write(terminal_text(line, true), "\n")
+end
 local s = summary
-print(string.format("onboarded %d rows in %.1fs (%.1f rows/s): %d ok, %d failed", s.rows, s.seconds,
+say(string.format("onboarded %d rows in %.1fs (%.1f rows/s): %d ok, %d failed", s.rows, s.seconds,
   s.seconds > 0 and s.rows / s.seconds or 0, s.ok, s.failed))
-print(string.format("  solution:  %s (%s)", tostring(solution.title), tostring(solution.id)))
-print(string.format("  users:     %d created, %d updated, %d existing", s.users.created, s.users.updated,
+say(string.format("  solution:  %s (%s)", tostring(solution.title), tostring(solution.id)))
+say(string.format("  users:     %d created, %d updated, %d existing", s.users.created, s.users.updated,
   s.users.existing))
-print(string.format("  instances: %d created, %d updated, %d unchanged, %d enabled", s.instances.created,
+say(string.format("  instances: %d created, %d updated, %d unchanged, %d enabled", s.instances.created,
   s.instances.updated, s.instances.unchanged, s.enabled))
-print(string.format("  created:   %d (users + instances)", s.created))
+say(string.format("  created:   %d (users + instances)", s.created))
 if s.failed > 0 then
-  print("failed rows:")
+  say("failed rows:")
   local shown = 0
   for i, r in ipairs(results) do
     if r.err then
       shown = shown + 1
       if shown > 10 then
-        print(string.format("  ... and %d more (see %s)", s.failed - 10, o.out))
+        say(string.format("  ... and %d more (see %s)", s.failed - 10, o.out))
         break
       end
-      print(string.format("  row %d (line %d): %s: %s", i, lines[i], r.err.kind, r.err.message))
+      say(string.format("  row %d (line %d): %s: %s", i, lines[i], r.err.kind, r.err.message))
     end
   end
 end
-if not o.partner_id then print("  (no --partner-id or TRAY_PARTNER_ID: no config wizard URLs)") end
-print("results: " .. o.out)
+if not o.partner_id then say("  (no --partner-id or TRAY_PARTNER_ID: no config wizard URLs)") end
+say("results: " .. o.out)
 os.exit(s.failed > 0 and 1 or 0)

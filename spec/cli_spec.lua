@@ -257,7 +257,7 @@ describe("bin/tray", function()
       code, out = tray({ "embedded", "config_wizard_url", "--partnerId", "acme", "--solutionInstanceId", "i 1",
         "--authorizationCode", "c" }, { TRAY_MASTER_TOKEN = false })
       assert.equal(0, code)
-      assert.equal(emu.url .. "/external/solutions/acme/configure/i%201?code=c", decoded(out))
+      assert.equal(emu.url .. "/external/solutions/acme/configure/i%201?code=c\n", out) -- a string: plain text
       assert.same({}, emu.requests())
     end)
 
@@ -294,7 +294,167 @@ describe("bin/tray", function()
       code, out = tray({ "embedded", "config_wizard_url", "--partnerId", "p", "--solutionInstanceId", "i",
         "--authorizationCode", "c" })
       assert.equal(0, code)
-      assert.matches("^\"http://", out)
+      assert.matches("^http://", out)
+    end)
+
+    it("prints the server's JSON: arrays stay arrays (empty ones too), null stays null", function()
+      local code, out = tray{ "core", "list_connector_operations", "trello", "2.0" }
+      assert.equal(0, code)
+      assert.matches('"authScopes":[]', out, 1, true)
+      assert.matches('"advanced":[]', out, 1, true)
+      assert.is_nil(out:find('"authScopes":{}', 1, true))
+      code, out = tray{ "embedded", "users", "--externalUserId", "nobody" }
+      assert.equal(0, code)
+      assert.matches('"nodes":[]', out, 1, true)
+      assert.matches('"endCursor":null', out, 1, true)
+    end)
+
+    it("escapes control characters and strips escape sequences from server text", function()
+      local cli = require "tray.cli"
+      local evil = "ok\27]0;title\7 \27[31mred\27[0m \194\155 31m \27P1$r\27\\ \1\127end"
+      assert.equal("ok red  31m  end", cli.terminal_text(evil, true))
+      assert.equal("a\nb", cli.terminal_text("a\r\nb\27[2J"))
+      assert.equal('"\\u001b[31m\\u009b"', cli.encode("\27[31m\194\155"))
+      assert(emu.embedded():create_external_user{ name = "\27]0;pwned\7\27[31mMallory", externalUserId = "m" })
+      local code, out = tray{ "embedded", "users", "--externalUserId", "m" }
+      assert.equal(0, code)
+      assert.is_nil(out:find("\27", 1, true))
+      assert.matches("\\u001b[31mMallory", out, 1, true)
+      -- a server message echoing a C1 CSI (U+009B) that the SDK sent percent-encoded
+      local err
+      code, out, err = tray{ "core", "get_workspace", "\194\15531mX" }
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.matches("^tray: not_found: Workspace 31mX not found", err)
+      assert.is_nil(err:find("\194\155", 1, true))
+    end)
+  end)
+
+  describe("for debugging", function()
+    it("--debug prints one line per request (method, URL, status, duration, attempt) and no token", function()
+      local code, out, err = tray{ "--debug", "embedded", "users", "--first", "1" }
+      assert.equal(0, code)
+      assert.is_table(decoded(out).nodes)
+      local lines = {}
+      for line in err:gmatch("[^\n]+") do lines[#lines + 1] = line end
+      assert.equal(1, #lines)
+      local host_path = emu.graphql_url:gsub("^https?://", ""):gsub("%p", "%%%0")
+      assert.matches("^tray: debug: POST %S*" .. host_path .. " %-> 200 in %d+ ms %(attempt 1%)$", lines[1])
+      assert.is_nil(err:find(emu.master_token, 1, true))
+      -- retries show, each attempt and the wait
+      emu.fault{ match = { path = "/core/v1/workspaces" }, mode = "status", status = 503, count = 1 }
+      code, out, err = tray{ "core", "list_workspaces", "--debug" }
+      assert.equal(2, #decoded(out).elements)
+      assert.equal(0, code)
+      assert.matches("GET [^\n]*/core/v1/workspaces %-> 503 in %d+ ms %(attempt 1%)", err)
+      assert.matches("retry: [^\n]*retry 1 of 3 in", err)
+      assert.matches("GET [^\n]*/core/v1/workspaces %-> 200 in %d+ ms %(attempt 2[,)]", err)
+      assert.is_nil(err:find(emu.master_token, 1, true))
+    end)
+
+    it("--debug hides the query's values", function()
+      assert.equal("http://h/p?code=...&x=...", require("tray.cli").safe_url("http://h/p?code=secret&x=1"))
+    end)
+
+    it("--json-errors prints the whole error as one JSON line on stderr", function()
+      local code, out, err = tray{ "--json-errors", "core", "get_workspace", "nope" }
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.equal(1, select(2, err:gsub("\n", "")))
+      local e = decoded(err)
+      assert.equal("not_found", e.kind)
+      assert.equal(404, e.status)
+      assert.equal("get_workspace", e.operation)
+      code, out, err = tray{ "embedded", "authorize", "--userId", "no-such-user", "--json-errors" }
+      assert.equal("", out)
+      assert.equal(1, code)
+      e = decoded(err)
+      assert.equal("graphql", e.kind)
+      assert.is_table(e.errors)
+      assert.is_string(e.errors[1].message)
+      code, out, err = tray{ "--json-errors", "core", "get_workspace", "a", "b" }
+      assert.equal("", out)
+      assert.equal(2, code)
+      assert.equal("usage", decoded(err).kind)
+    end)
+
+    it("reads any JSON argument from @file or - (standard input)", function()
+      local path = os.tmpname()
+      local f = assert(io.open(path, "w"))
+      f:write('{"name":"F","externalUserId":"from-file"}')
+      f:close()
+      local code, out = tray{ "embedded", "create_external_user", "--json", "@" .. path }
+      os.remove(path)
+      assert.equal(0, code)
+      assert.is_string(decoded(out).userId)
+      local tmp = os.tmpname()
+      local cmd = string.format("echo '{\"name\":\"A\",\"externalUserId\":\"a\"}' | %s %s embedded " ..
+        "create_external_user --json - > %s 2>&1", environment(), ROOT .. "/bin/tray", tmp)
+      assert.is_true(sh(cmd))
+      assert.is_string(decoded(slurp(tmp)).userId)
+      assert.equal(1, #assert(emu.embedded():users{ criteria = { externalUserId = "a" } }).nodes)
+      code = tray{ "embedded", "create_external_user", "--json", "@/no/such/file" }
+      assert.equal(2, code)
+    end)
+
+    it("takes one plain string for a list, and a map for --configValues", function()
+      local code, out = tray{ "embedded", "solutions", "--tags", "sales", "--debug" }
+      assert.equal(0, code)
+      assert.is_table(decoded(out).nodes)
+      assert.same({ "sales" }, decoded(emu.last_request().body).variables.tags)
+      local user = assert(emu.embedded():create_external_user{ name = "C", externalUserId = "c" }).userId
+      code, out = tray{ "embedded", "create_solution_instance", "--solutionId", "b3422397-XXXX-XXXX-XXXX-57e7e66771b3",
+        "--instanceName", "mapped", "--configValues", '{"external_limit":"7"}', "--as-user", user }
+      assert.equal(0, code)
+      assert.same({ { externalId = "external_limit", value = "7" } }, decoded(out).solutionInstance.configValues)
+    end)
+
+    it("sends any request with core request METHOD /path", function()
+      local code, out = tray{ "core", "request", "GET", "/workspaces" }
+      assert.equal(0, code)
+      assert.equal("Development", decoded(out).elements[1].name)
+      assert.equal("/core/v1/workspaces", emu.last_request().path)
+      code, out = tray{ "core", "request", "post", "/users/invite",
+        "--body", '{"email":"r@example.com","role":"member"}' }
+      assert.equal(0, code)
+      assert.equal("invited", decoded(out).status)
+      assert.equal(1, tray{ "core", "request", "GET", "/workspaces/nope" })
+      assert.equal(2, tray{ "core", "request", "GET", "http://elsewhere/x" })
+      assert.equal(2, tray{ "core", "request", "FETCH", "/x" })
+    end)
+
+    it("generates bash completion from the operation tables", function()
+      local code, out = tray{ "completion", "bash" }
+      assert.equal(0, code)
+      local script = os.tmpname()
+      local f = assert(io.open(script, "w"))
+      f:write(out)
+      f:close()
+      local function complete(words)
+        local p = assert(io.popen(string.format("bash -c %s", quote(string.format(
+          "source %s; COMP_WORDS=(%s); COMP_CWORD=%d; _tray; echo \"${COMPREPLY[*]}\"", script,
+          table.concat(words, " "), #words - 1)))))
+        local line = p:read("*l")
+        p:close()
+        return line
+      end
+      assert.equal("get_workspace", complete{ "tray", "core", "get_works" })
+      assert.equal("create_external_user", complete{ "tray", "embedded", "create_ext" })
+      assert.equal("--externalUserId", complete{ "tray", "embedded", "users", "--extern" })
+      assert.equal("--operation", complete{ "tray", "core", "call_connector", "--oper" })
+      os.remove(script)
+    end)
+
+    it("runs tray.doctor's checks when it is there: one line each, exit 0 only when all pass", function()
+      local code, out, err = tray{ "doctor" }
+      if pcall(require, "tray.doctor") then
+        assert.is_true(code == 0 or code == 1)
+        assert.matches("^%S+ +%S", out)
+        assert.is_nil((out .. err):find(emu.master_token, 1, true))
+      else
+        assert.equal(2, code)
+        assert.matches("doctor is not available", err, 1, true)
+      end
     end)
   end)
 
