@@ -320,7 +320,7 @@ local function emb_fields(e)
     local fields = {}
     for k, t in pairs(e.row.criteria or {}) do fields[k] = t end
     for k, t in pairs(paging(e.row)) do fields[k] = t end
-    fields.criteria = "Json"
+    if e.row.criteria then fields.criteria = "Json" end
     return fields
   elseif e.kind == "mutation" then
     return e.row.input
@@ -443,7 +443,7 @@ local function emb_help(name)
     end
   end
   out[#out + 1] = string.format("tray embedded %s %s%s", name, table.concat(flags, " "),
-    e.kind == "query" and " [--criteria JSON] [--all]" or "")
+    e.kind == "query" and ((e.row.criteria and " [--criteria JSON]" or "") .. " [--all]") or "")
   if e.kind == "query" then
     out[#out + 1] = "  GraphQL query " .. table.concat(e.row.path, ".") ..
       "; prints { nodes, pageInfo" .. (e.row.total_count and ", totalCount" or "") .. " }"
@@ -843,7 +843,8 @@ local function run_embedded(name, pos, flags, switches)
           local names = sorted(crit)
           for p in pairs(paging(e.row)) do names[#names + 1] = p end
           table.sort(names)
-          usage_error(string.format("%s does not take --%s (it takes: %s)", name, k, table.concat(names, ", ")))
+          usage_error(string.format("%s does not take --%s (%s)", name, k,
+            #names > 0 and ("it takes: " .. table.concat(names, ", ")) or "it takes no arguments"))
         end
       end
     end
