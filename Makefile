@@ -226,7 +226,7 @@ lint:
 	luacheck -q lua spec examples bench bin/tray
 	@if command -v cppcheck >/dev/null; then \
 	  cppcheck -q --error-exitcode=1 --enable=warning,style,performance,portability \
-	    --inline-suppr --std=c99 -DTRAY_VERSION='"$(VERSION)"' $(shell pkg-config --cflags-only-I lua5.4 libcurl) csrc; fi
+	    --inline-suppr --std=c99 --force -DTRAY_VERSION='"$(VERSION)"' $(shell pkg-config --cflags-only-I lua5.4 libcurl) csrc; fi
 
 doc:
 	ldoc -q .
