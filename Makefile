@@ -49,7 +49,7 @@ CC        ?= cc
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CSTD      := -std=c99 -D_POSIX_C_SOURCE=200809L
 OPT       ?= -O2 -g
-CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -fPIC -fvisibility=hidden -DTRAY_VERSION='"$(VERSION)"' \
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -fPIC -fvisibility=hidden -DTRAY_VERSION=\"$(VERSION)\" \
              $(LUA_CFLAGS) $(shell pkg-config --cflags libcurl) $(HIREDIS_CFLAGS) $(CFLAGS)
 # The interpreter has Lua built in: link libcurl (and hiredis) only, never liblua.
 # -z nodelete: once loaded, the module (and libcurl with it) stays for the life of
