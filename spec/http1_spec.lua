@@ -65,6 +65,23 @@ describe("native.http1_request", function()
     assert.equal("usage", kind)
   end)
 
+  it("reads its arguments as session:request does: strings only, never converted, bounded", function()
+    -- a number header would be converted into a string the table does not hold
+    for _, lines in ipairs({ { 42 }, { "X-A: 1", 7 }, { true } }) do
+      local v, kind, msg = request("GET", "http://h/", lines)
+      assert.is_nil(v)
+      assert.equal("usage", kind)
+      assert.matches("header must be a string", msg)
+    end
+    local v, kind = request("GET", "http://h/" .. string.rep("a", 70 * 1024), {})
+    assert.is_nil(v)
+    assert.equal("usage", kind)
+    v, kind = request("GET", "http://h/", {}, 42)
+    assert.is_nil(v)
+    assert.equal("usage", kind)
+    assert.is_string((request("GET", "http://h/", { "X-A: 1" })))
+  end)
+
   it("refuses header lines that would change the framing or carry credentials", function()
     for _, line in ipairs({ "Host: other", "authorization: Basic x", "Content-Length: 5",
                             "Transfer-Encoding: chunked", "Connection: close" }) do
