@@ -58,6 +58,7 @@ build = {
       ["tray.embedded.urls"] = "lua/tray/embedded/urls.lua",
       ["tray.embedded.values"] = "lua/tray/embedded/values.lua",
       ["tray.errors"] = "lua/tray/errors.lua",
+      ["tray.gcra"] = "lua/tray/gcra.lua",
       ["tray.graphql"] = "lua/tray/graphql.lua",
       ["tray.json"] = "lua/tray/json.lua",
       ["tray.ngx"] = "lua/tray/ngx.lua",

@@ -7,10 +7,13 @@
  * one piece of process-wide mutable state in the module: it is guarded by a
  * mutex because nginx may run the module in several threads.
  *
- * The bucket is kept as a GCRA "theoretical arrival time" (tat): a request may
- * start at max(now, tat - tolerance), where tolerance = (burst - 1) / rate, and
- * each request pushes tat by 1 / rate. reserve() takes the slot and returns how
- * long to wait for it, so callers never fail for want of a token; they wait.
+ * The bucket is a GCRA: one "theoretical arrival time" (tat) per key, on the
+ * monotonic clock. tray_gcra() is the algorithm's one C statement, used by
+ * this registry and (as native.gcra) by the lua_shared_dict bucket of tray.ngx;
+ * the algorithm itself is described once, in docs/DESIGN.md ("The rate limiter
+ * (GCRA)"), and spec/gcra_spec.lua runs the same cases against every bucket.
+ * reserve() takes the slot and returns how long to wait for it, so callers
+ * never fail for want of a token; they wait.
  *
  * A bucket nobody holds stays in the registry until it has refilled completely
  * (then a fresh bucket is identical to it): a script that makes a new client
@@ -52,6 +55,16 @@ void tray_sleep(double seconds)
     req.tv_nsec = (long)((seconds - (double)req.tv_sec) * 1e9);
     while (nanosleep(&req, &rem) != 0 && errno == EINTR)
         req = rem;
+}
+
+double tray_gcra(double *tat, double now, double rate, double burst)
+{
+    double interval = 1.0 / rate;
+    double tolerance = (burst - 1.0) * interval;
+    double t = *tat > now ? *tat : now;   /* a tat in the past: a full bucket */
+    double wait = t - tolerance - now;
+    *tat = t + interval;                  /* the slot is taken, waited for or not */
+    return wait >= TRAY_GCRA_EPSILON ? wait : 0;
 }
 
 /* A bucket is idle when it has refilled completely. Called with the lock held. */
@@ -132,19 +145,12 @@ void tray_bucket_put(tray_bucket *b)
 
 double tray_bucket_reserve(tray_bucket *b)
 {
-    double now, interval, tolerance, tat, start;
+    double wait;
 
     pthread_mutex_lock(&registry_lock);
-    now = tray_now();
-    interval = 1.0 / b->rate;
-    tolerance = (b->burst - 1.0) * interval;
-    tat = b->tat > now ? b->tat : now;
-    start = tat - tolerance;
-    if (start < now)
-        start = now;
-    b->tat = tat + interval;
+    wait = tray_gcra(&b->tat, tray_now(), b->rate, b->burst);
     pthread_mutex_unlock(&registry_lock);
-    return start - now;
+    return wait;
 }
 
 void tray_bucket_info(tray_bucket *b, double *rate, double *burst)

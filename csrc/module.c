@@ -16,6 +16,7 @@
 #error "build with -DTRAY_VERSION='\"x.y.z\"' (the Makefile and the rockspec do)"
 #endif
 
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -337,6 +338,24 @@ static int l_limiter(lua_State *L)
     return 1;
 }
 
+/* native.gcra(tat|nil, now, rate, burst) -> wait, new_tat: one step of the
+ * algorithm on the caller's clock and state (tray.ngx keeps them in a
+ * lua_shared_dict). nil or a tat in the past: a full bucket. */
+static int l_gcra(lua_State *L)
+{
+    double tat = luaL_optnumber(L, 1, -HUGE_VAL);
+    double now = luaL_checknumber(L, 2);
+    double rate = luaL_checknumber(L, 3);
+    double burst = luaL_checknumber(L, 4);
+    double wait;
+    if (!(rate > 0) || !(burst >= 1) || rate == HUGE_VAL || burst == HUGE_VAL)
+        return push_failure(L, "usage", "rate_limit needs rate > 0 and burst >= 1", NULL);
+    wait = tray_gcra(&tat, now, rate, burst);
+    lua_pushnumber(L, wait);
+    lua_pushnumber(L, tat);
+    return 2;
+}
+
 static tray_bucket *check_bucket(lua_State *L)
 {
     limiter_ud *u = (limiter_ud *)luaL_checkudata(L, 1, LIMITER_MT);
@@ -521,6 +540,7 @@ int luaopen_tray_native(lua_State *L)
         { "session", l_session },
         { "multi", l_multi },
         { "limiter", l_limiter },
+        { "gcra", l_gcra },
         { "now", l_now },
         { "sleep", l_sleep },
         { "jitter", l_jitter },

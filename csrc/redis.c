@@ -89,6 +89,9 @@ const char *tray_redis_command(tray_redis *r, int argc, const char **argv, const
 #define BACKOFF_BASE 0.1
 
 /* KEYS[1]: the bucket; ARGV[1]: rate (per second); ARGV[2]: burst.
+ * The GCRA of docs/DESIGN.md ("The rate limiter (GCRA)"), as tray_gcra() in
+ * limiter.c, in whole microseconds of the server's clock: the tat is stored
+ * rounded up (never ahead of the rate) and the wait returned rounded down.
  * Returns the microseconds to wait for the slot it takes. The key expires
  * once the bucket has refilled completely (then it equals a missing key). */
 static const char GCRA_SCRIPT[] =
@@ -102,7 +105,7 @@ static const char GCRA_SCRIPT[] =
     "local start = tat - tolerance\n"
     "if start < now then start = now end\n"
     "local new_tat = tat + interval\n"
-    "redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX',\n"
+    "redis.call('SET', KEYS[1], string.format('%.0f', math.ceil(new_tat)), 'PX',\n"
     "           math.ceil((new_tat - now) / 1000) + 1000)\n"
     "return math.floor(start - now)\n";
 

@@ -236,8 +236,9 @@ static int l_redis_limiter(lua_State *L)
         lua_pop(L, 1);
         return fail3(L, "usage", "key must be a non-empty string");
     }
-    rate = field_number(L, "rate", 30);
-    burst = field_number(L, "burst", rate);
+    /* no defaults here: tray.redis passes both (tray.gcra defines them) */
+    rate = field_number(L, "rate", 0);
+    burst = field_number(L, "burst", 0);
     if (!(rate > 0) || !(burst >= 1))
         return fail3(L, "usage", "rate_limit needs rate > 0 and burst >= 1");
     u = (redis_limiter_ud *)lua_newuserdata(L, sizeof *u);

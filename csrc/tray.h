@@ -50,6 +50,11 @@ double tray_now(void);                      /* monotonic seconds */
 void tray_sleep(double seconds);
 tray_bucket *tray_bucket_get(const char *key, double rate, double burst);
 void tray_bucket_put(tray_bucket *b);
+/* One GCRA step (docs/DESIGN.md, "The rate limiter (GCRA)"): *tat is the
+ * bucket's theoretical arrival time (<= now: a full bucket), updated in place;
+ * returns the seconds to wait (0 below TRAY_GCRA_EPSILON: rounding of the sums). */
+#define TRAY_GCRA_EPSILON 1e-6
+double tray_gcra(double *tat, double now, double rate, double burst);
 double tray_bucket_reserve(tray_bucket *b); /* seconds to wait; the slot is taken */
 void tray_bucket_info(tray_bucket *b, double *rate, double *burst);
 

@@ -155,7 +155,7 @@ for i = 1, #arg do argv[i] = arg[i] end
 local o = parse_args(argv)
 
 local client_opts = { user_agent = "tray-onboard" }
-if o.rate then client_opts.rate_limit = { rate = o.rate, burst = math.max(1, math.floor(o.rate)) } end
+if o.rate then client_opts.rate_limit = { rate = o.rate } end -- the burst follows the rate (tray.gcra)
 if not os.getenv("TRAY_MASTER_TOKEN") or os.getenv("TRAY_MASTER_TOKEN") == "" then
   die(2, "TRAY_MASTER_TOKEN is not set (onboarding needs a master token)")
 end

@@ -15,6 +15,7 @@ local regions = require "tray.regions"
 local pager = require "tray.pager"
 local backends = require "tray.backend"
 local transport = require "tray.transport"
+local gcra = require "tray.gcra"
 local VERSION = require "tray.version"
 
 local unpack = table.unpack or unpack -- luacheck: ignore 143
@@ -30,7 +31,7 @@ _M.DEFAULTS = {
   retry_cap = 8,           -- largest backoff ceiling, seconds
   max_retry_wait = 60,     -- a Retry-After longer than this is not waited for
   max_body = 64 * 1024 * 1024,
-  rate_limit = { rate = 30, burst = 30 },
+  rate_limit = gcra.DEFAULTS,  -- { rate = 30, burst = 30 }, defined in tray.gcra
 }
 
 --- The ranges of the numeric options: `{ low, high, whole }` (`whole`: an integer).
@@ -358,8 +359,7 @@ function _M.connect(self, o, token, host)
   if type(rl) == "table" and rl.reserve == nil then
     local filled = {}
     for k, v in pairs(rl) do filled[k] = v end
-    filled.rate = rl.rate or _M.DEFAULTS.rate_limit.rate
-    filled.burst = rl.burst or rl.rate or _M.DEFAULTS.rate_limit.burst
+    filled.rate, filled.burst = gcra.settings(rl)
     rl = filled
   end
   local lim

@@ -19,6 +19,7 @@
 
 local native = require "tray.native"
 local errors = require "tray.errors"
+local gcra = require "tray.gcra"
 
 local _M = {}
 
@@ -50,17 +51,15 @@ end
 -- ---------------------------------------------------------------------------
 -- The limiter shared by the workers.
 --
--- A token bucket (rate r per second, burst b) kept as GCRA: one number per key,
--- the "theoretical arrival time" tat. Reserving a slot at time now:
---   tat  = max(tat, now) + 1/r
---   wait = max(0, tat - b/r - now)        -- 0 while the bucket holds a token
--- and tat is stored back. The slot is taken whether the caller waits or not,
--- so reservations made by any worker queue up behind each other: over any
--- interval of length L at most b + r*L requests are let through, all workers
--- together.
+-- The GCRA of docs/DESIGN.md ("The rate limiter (GCRA)"): one number per key,
+-- the bucket's theoretical arrival time, on nginx's clock (`ngx.now()`,
+-- milliseconds), stepped by `native.gcra` as the C bucket is. The slot is taken
+-- whether the caller waits or not, so reservations made by any worker queue up
+-- behind each other: over any interval of length L at most b + r*L requests are
+-- let through, all workers together.
 --
 -- ngx.shared.DICT has atomic add and incr but no compare-and-set, and the
--- max() above cannot be written with incr alone. So the read-modify-write runs
+-- step's max() cannot be written with incr alone. So the read-modify-write runs
 -- under a short lock: `dict:add(lock_key, ...)` succeeds for exactly one caller
 -- (add fails when the key exists), the holder reads, computes, writes and
 -- deletes the lock without yielding in between (a few microseconds), and the
@@ -101,14 +100,13 @@ function Shared:reserve()
   end
   local t = now()
   local tat = dict:get(self.key)
-  if type(tat) ~= "number" or tat < t then tat = t end
-  tat = tat + self.interval
-  local wait = tat - self.burst * self.interval - t
+  if type(tat) ~= "number" then tat = nil end
+  local wait
+  wait, tat = native.gcra(tat, t, self.rate, self.burst)
   -- keep the key only while the bucket is not full again
   dict:set(self.key, tat, tat - t + 1)
   dict:delete(lock)
-  if wait > 1e-6 then return wait end -- below that: rounding of the sums above
-  return 0
+  return wait
 end
 
 -- The per-process C bucket, for when the dictionary fails (no limiting if even that fails).
@@ -124,13 +122,18 @@ end
 -- `lua_shared_dict` named by `rl.shared_dict` (default `tray_limits`). Without
 -- that dictionary (or outside nginx) it is the per-process C limiter, and a
 -- warning is logged once.
--- @tparam table rl `{ rate =, burst =, shared_dict = }`
+-- @tparam table rl `{ rate =, burst =, shared_dict = }` (`rate` and `burst` default as
+--   `tray.gcra.settings` says)
 -- @tparam string token the bearer token (only its digest is kept)
 -- @tparam string host the API host
 -- @treturn ?table an object with `:reserve()` -> seconds to wait
 -- @treturn ?table a `usage` error
 function _M.limiter(rl, token, host)
-  local rate, burst = rl.rate or 30, rl.burst or rl.rate or 30
+  local rate, burst = gcra.settings(rl)
+  -- the bucket's own check (native.gcra refuses what no bucket can run)
+  if type(rate) ~= "number" or type(burst) ~= "number" or not native.gcra(nil, 0, rate, burst) then
+    return errors.fail("usage", "rate_limit needs rate > 0 and burst >= 1")
+  end
   local key = native.digest(token) .. "@" .. host
   local name = rl.shared_dict or _M.defaults.shared_dict
   if type(name) ~= "string" then
@@ -148,7 +151,7 @@ function _M.limiter(rl, token, host)
   end
   return setmetatable({
     dict = dict, dict_name = name, key = "tray:" .. key, lock_key = "tray:" .. key .. ":lock",
-    local_key = key, rate = rate, burst = burst, interval = 1 / rate,
+    local_key = key, rate = rate, burst = burst,
   }, Shared)
 end
 

@@ -22,6 +22,7 @@
 
 local native = require "tray.native"
 local errors = require "tray.errors"
+local gcra = require "tray.gcra"
 
 local _M = {}
 
@@ -71,8 +72,9 @@ Limiter.__index = Limiter
 --- A limiter whose bucket lives in Redis, for `rate_limit = { redis = ... }`.
 -- `tray.transport` calls this; a caller may too, and pass the object itself as
 -- `rate_limit` to several clients.
--- @tparam table rl `{ redis = url, key =, rate = 30, burst = rate, fleet_size =,
+-- @tparam table rl `{ redis = url, key =, rate =, burst =, fleet_size =,
 --   fallback_share =, fallback_burst = 1, timeout = 0.1, backoff = 5, log = }`
+--   (`rate` and `burst` default as `tray.gcra.settings` says)
 -- @tparam string token the bearer token (only its digest is used, for the default key)
 -- @tparam string host the API host (part of the default key)
 -- @tparam[opt] function log `log(level, message)`, the client's `log` option (else `rl.log`)
@@ -81,7 +83,7 @@ Limiter.__index = Limiter
 function _M.limiter(rl, token, host, log)
   local ok, err = check_conn_opts(rl, "redis")
   if not ok then return nil, err end
-  local rate, burst = rl.rate or 30, rl.burst or rl.rate or 30
+  local rate, burst = gcra.settings(rl)
   if not positive(rate) or type(burst) ~= "number" or burst < 1 or burst == math.huge then
     return usage("rate_limit needs rate > 0 and burst >= 1")
   end
