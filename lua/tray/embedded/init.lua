@@ -116,6 +116,10 @@ function Embedded:send(document, variables, operation, idempotent, operation_nam
   }, _M.decode)
 end
 
+-- The unwrapped methods, for calls inside this module: `client.finish` wraps every public
+-- method in a guard (a `:` check and a pcall) that a call made here needs no second time.
+local check_token, send = Embedded.check_token, Embedded.send
+
 --- Runs any GraphQL document (no token pre-check). It is retried like a query only
 -- when the operation that runs (the one named `operation_name`, or the only one) is a
 -- query; any other document, or one whose operation cannot be told, is sent once, as a
@@ -131,7 +135,7 @@ function Embedded:query(document, variables, operation_name)
   if operation_name ~= nil and not gql.is_name(operation_name) then
     return usage("operation_name must be a GraphQL name", "query")
   end
-  return self:send(document, variables, "query", documents.operation_kind(document, operation_name) == "query",
+  return send(self, document, variables, "query", documents.operation_kind(document, operation_name) == "query",
     operation_name)
 end
 
@@ -149,8 +153,14 @@ end
 
 -- Checks the shape of a connection and adds its `nodes`; any shape the SDK does not
 -- expect is a `decode` error.
+local WHERE = setmetatable({}, { __mode = "k" }) -- row -> its path as text ("a.b")
+
 local function connection_nodes(name, q, conn)
-  local where = table.concat(q.path, ".")
+  local where = WHERE[q]
+  if not where then
+    where = table.concat(q.path, ".")
+    WHERE[q] = where
+  end
   if type(conn) ~= "table" or conn[1] ~= nil then return shape_error(name, where .. " is not an object") end
   local edges = conn.edges
   local nodes = {}
@@ -181,12 +191,12 @@ end
 
 local function run_connection(self, name, opts)
   local q = _M.QUERIES[name]
-  local ok, err = self:check_token(q.token, name)
+  local ok, err = check_token(self, q.token, name)
   if not ok then return nil, err end
   local doc, vars = documents.connection_request(name, q, opts)
   if not doc then return usage(vars, name) end
   local data
-  data, err = self:send(doc, vars, name, true)
+  data, err = send(self, doc, vars, name, true)
   if not data then return nil, err end
   return connection_nodes(name, q, dig(data, q.path))
 end
