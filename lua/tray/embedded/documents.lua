@@ -95,12 +95,10 @@ local function walk(node, args, vars, keys)
   for i = 1, #keys do
     local k = keys[i]
     local v = args[k]
-    if v == nil then
-      -- a key the caller listed that holds no argument
-    elseif getmetatable(v) == VALUE_MT then
+    if getmetatable(v) == VALUE_MT then
       node = child(child(node, k), v.type)
       vars[k] = v.value
-    else
+    elseif v ~= nil then -- (a key the caller listed may hold no argument)
       node = child(walk(child(node, k), v, vars), "}")
     end
   end
