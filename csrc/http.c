@@ -18,7 +18,7 @@
 #define POOL_KEEP 16           /* idle easy handles kept per session */
 #define HEAD_MAX ((size_t)64 * 1024)   /* response header bytes kept per transfer */
 #define BODY_KEEP ((size_t)256 * 1024) /* buffer capacity kept by a pooled transfer */
-#define LINES_MAX 66 /* header lines of one request: the caller's (at most 64) + Expect + Authorization */
+#define LINES_MAX (TRAY_MAX_HEADERS + 2) /* the caller's lines, Expect, Authorization */
 
 typedef struct {
     char *data;
@@ -330,6 +330,7 @@ void tray_xfer_release(tray_xfer *x)
 {
     tray_session *s = x->session;
     clear_lines(x);
+    buf_trim(&x->lines);
     buf_trim(&x->body);
     buf_trim(&x->head);
     if (s->closed || s->pooled >= POOL_KEEP) {
@@ -346,8 +347,8 @@ void tray_xfer_set_id(tray_xfer *x, long long id) { x->id = id; }
 long long tray_xfer_id(const tray_xfer *x) { return x->id; }
 
 /* Appends one line (a + b, NUL-terminated) at `*at` of the transfer's line
- * buffer (already large enough) and links it as node `n` of the list. */
-static void put_line(tray_xfer *x, size_t n, size_t *at, const char *a, size_t alen,
+ * buffer (already large enough) and points `node` at it. */
+static void put_line(tray_xfer *x, struct curl_slist *node, size_t *at, const char *a, size_t alen,
                      const char *b, size_t blen)
 {
     char *line = x->lines.data + *at;
@@ -356,17 +357,14 @@ static void put_line(tray_xfer *x, size_t n, size_t *at, const char *a, size_t a
         memcpy(line + alen, b, blen);
     line[alen + blen] = '\0';
     *at += alen + blen + 1;
-    x->nodes[n].data = line;
-    x->nodes[n].next = NULL;
-    if (n > 0)
-        x->nodes[n - 1].next = &x->nodes[n];
+    node->data = line;
 }
 
 /* Builds the header list of a request in the transfer's own memory: the
  * caller's lines, "Expect:" (no 100-continue round trip for larger bodies) and
  * the bearer line. The nodes are the transfer's and the text goes in one buffer
  * reused from request to request, so this allocates nothing once the buffer is
- * large enough. The caller checked nheaders <= LINES_MAX - 2. */
+ * large enough. The caller checked nheaders <= TRAY_MAX_HEADERS. */
 static int build_lines(tray_xfer *x, const tray_request *r)
 {
     static const char EXPECT[] = "Expect:";
@@ -381,10 +379,13 @@ static int build_lines(tray_xfer *x, const tray_request *r)
     if (buf_reserve(&x->lines, need) != 0)
         return -1;
     for (i = 0; i < r->nheaders; i++)
-        put_line(x, n++, &at, r->headers[i], strlen(r->headers[i]), "", 0);
-    put_line(x, n++, &at, EXPECT, sizeof EXPECT - 1, "", 0);
+        put_line(x, &x->nodes[n++], &at, r->headers[i], strlen(r->headers[i]), "", 0);
+    put_line(x, &x->nodes[n++], &at, EXPECT, sizeof EXPECT - 1, "", 0);
     if (r->token)
-        put_line(x, n++, &at, BEARER, sizeof BEARER - 1, r->token, r->token_len);
+        put_line(x, &x->nodes[n++], &at, BEARER, sizeof BEARER - 1, r->token, r->token_len);
+    for (i = 0; i + 1 < n; i++)
+        x->nodes[i].next = &x->nodes[i + 1];
+    x->nodes[n - 1].next = NULL;
     x->lines.len = at;
     return 0;
 }
@@ -439,7 +440,7 @@ tray_xfer *tray_xfer_prepare(tray_session *s, const tray_request *r,
             return NULL;
         }
     }
-    if (r->nheaders > LINES_MAX - 2) {
+    if (r->nheaders > TRAY_MAX_HEADERS) {
         *message = "too many headers";
         return NULL;
     }

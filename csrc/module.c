@@ -23,7 +23,7 @@
 #define MULTI_MT "tray.native.multi"
 #define LIMITER_MT "tray.native.limiter"
 
-#define MAX_HEADERS 64
+#define MAX_HEADERS TRAY_MAX_HEADERS
 
 #if defined(__GNUC__)
 #  define TRAY_EXPORT __attribute__((visibility("default")))
