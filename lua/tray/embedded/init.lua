@@ -116,9 +116,10 @@ function Embedded:send(document, variables, operation, idempotent, operation_nam
   }, _M.decode)
 end
 
--- The unwrapped methods, for calls inside this module: `client.finish` wraps every public
--- method in a guard (a `:` check and a pcall) that a call made here needs no second time.
-local check_token, send = Embedded.check_token, Embedded.send
+-- The unwrapped token check, for calls inside this module: `client.finish` wraps every
+-- public method in a guard (a `:` check and a pcall) that a call made here needs no second
+-- time. (`send` stays a method call: a `for_user` client's class overrides it.)
+local check_token = Embedded.check_token
 
 --- Runs any GraphQL document (no token pre-check). It is retried like a query only
 -- when the operation that runs (the one named `operation_name`, or the only one) is a
@@ -135,7 +136,7 @@ function Embedded:query(document, variables, operation_name)
   if operation_name ~= nil and not gql.is_name(operation_name) then
     return usage("operation_name must be a GraphQL name", "query")
   end
-  return send(self, document, variables, "query", documents.operation_kind(document, operation_name) == "query",
+  return self:send(document, variables, "query", documents.operation_kind(document, operation_name) == "query",
     operation_name)
 end
 
@@ -151,10 +152,10 @@ local function shape_error(name, what)
   return errors.fail("decode", "unexpected response: " .. what, { operation = name })
 end
 
--- Checks the shape of a connection and adds its `nodes`; any shape the SDK does not
--- expect is a `decode` error.
 local WHERE = setmetatable({}, { __mode = "k" }) -- row -> its path as text ("a.b")
 
+-- Checks the shape of a connection and adds its `nodes`; any shape the SDK does not
+-- expect is a `decode` error.
 local function connection_nodes(name, q, conn)
   local where = WHERE[q]
   if not where then
@@ -196,7 +197,7 @@ local function run_connection(self, name, opts)
   local doc, vars = documents.connection_request(name, q, opts)
   if not doc then return usage(vars, name) end
   local data
-  data, err = send(self, doc, vars, name, true)
+  data, err = self:send(doc, vars, name, true)
   if not data then return nil, err end
   return connection_nodes(name, q, dig(data, q.path))
 end
