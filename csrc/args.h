@@ -8,8 +8,7 @@
 #include "compat.h"
 #include "http.h"
 
-/* The most header lines a request may carry. */
-#define TRAY_MAX_HEADERS 64
+/* TRAY_MAX_HEADERS (the most header lines a request may carry) is in http.h. */
 /* Bounds on what a caller may send: longer is a usage error, never a network one. */
 #define TRAY_MAX_URL ((size_t)64 * 1024)    /* bytes of a URL */
 #define TRAY_MAX_HEADER ((size_t)16 * 1024) /* bytes of one header line, and of a token */

@@ -18,6 +18,7 @@
 #define POOL_KEEP 16           /* idle easy handles kept per session */
 #define HEAD_MAX ((size_t)64 * 1024)   /* response header bytes kept per transfer */
 #define BODY_KEEP ((size_t)256 * 1024) /* buffer capacity kept by a pooled transfer */
+#define LINES_MAX (TRAY_MAX_HEADERS + 2) /* the caller's lines, Expect, Authorization */
 
 typedef struct {
     char *data;
@@ -27,7 +28,10 @@ typedef struct {
 struct tray_xfer {
     CURL *easy;
     tray_session *session;
-    struct curl_slist *headers;
+    /* the request's header list, built without allocating: the nodes live here
+     * and point into `lines` (the text, kept between requests; wiped on release) */
+    struct curl_slist nodes[LINES_MAX];
+    tray_buf lines;
     tray_buf body;
     tray_buf head;
     int too_large;
@@ -212,22 +216,20 @@ static void wipe(void *p, size_t n)
         *v++ = 0;
 }
 
-/* Frees a request's header list, wiping each line first (one holds the token). */
-static void free_headers(struct curl_slist *list)
+/* Forgets a request's header lines, wiping their text first (one holds the token). */
+static void clear_lines(tray_xfer *x)
 {
-    struct curl_slist *n;
-    for (n = list; n; n = n->next) {
-        if (n->data)
-            wipe(n->data, strlen(n->data));
-    }
-    curl_slist_free_all(list);
+    if (x->lines.data)
+        wipe(x->lines.data, x->lines.len);
+    x->lines.len = 0;
 }
 
 static void xfer_free(tray_xfer *x)
 {
     if (x->easy)
         curl_easy_cleanup(x->easy);
-    free_headers(x->headers);
+    clear_lines(x);
+    free(x->lines.data);
     free(x->body.data);
     free(x->head.data);
     free(x);
@@ -327,8 +329,8 @@ static tray_xfer *xfer_take(tray_session *s)
 void tray_xfer_release(tray_xfer *x)
 {
     tray_session *s = x->session;
-    free_headers(x->headers);
-    x->headers = NULL;
+    clear_lines(x);
+    buf_trim(&x->lines);
     buf_trim(&x->body);
     buf_trim(&x->head);
     if (s->closed || s->pooled >= POOL_KEEP) {
@@ -344,33 +346,48 @@ void tray_xfer_release(tray_xfer *x)
 void tray_xfer_set_id(tray_xfer *x, long long id) { x->id = id; }
 long long tray_xfer_id(const tray_xfer *x) { return x->id; }
 
-static int append_header(struct curl_slist **list, const char *line)
+/* Appends one line (a + b, NUL-terminated) at `*at` of the transfer's line
+ * buffer (already large enough) and points `node` at it. */
+static void put_line(tray_xfer *x, struct curl_slist *node, size_t *at, const char *a, size_t alen,
+                     const char *b, size_t blen)
 {
-    struct curl_slist *n = curl_slist_append(*list, line);
-    if (!n)
-        return -1;
-    *list = n;
-    return 0;
+    char *line = x->lines.data + *at;
+    memcpy(line, a, alen);
+    if (blen > 0)
+        memcpy(line + alen, b, blen);
+    line[alen + blen] = '\0';
+    *at += alen + blen + 1;
+    node->data = line;
 }
 
-static int add_bearer(struct curl_slist **list, const char *token, size_t len)
+/* Builds the header list of a request in the transfer's own memory: the
+ * caller's lines, "Expect:" (no 100-continue round trip for larger bodies) and
+ * the bearer line. The nodes are the transfer's and the text goes in one buffer
+ * reused from request to request, so this allocates nothing once the buffer is
+ * large enough. The caller checked nheaders <= TRAY_MAX_HEADERS. */
+static int build_lines(tray_xfer *x, const tray_request *r)
 {
-    static const char PREFIX[] = "Authorization: Bearer ";
-    char stackbuf[512], *line;
-    size_t need = sizeof PREFIX + len;
-    int rc;
-    line = need > sizeof stackbuf ? malloc(need) : stackbuf;
-    if (!line)
+    static const char EXPECT[] = "Expect:";
+    static const char BEARER[] = "Authorization: Bearer ";
+    size_t need = sizeof EXPECT, i, n = 0, at = 0;
+
+    for (i = 0; i < r->nheaders; i++)
+        need += strlen(r->headers[i]) + 1;
+    if (r->token)
+        need += sizeof BEARER - 1 + r->token_len + 1;
+    x->lines.len = 0;
+    if (buf_reserve(&x->lines, need) != 0)
         return -1;
-    memcpy(line, PREFIX, sizeof PREFIX - 1);
-    memcpy(line + sizeof PREFIX - 1, token, len);
-    line[sizeof PREFIX - 1 + len] = '\0';
-    rc = append_header(list, line);
-    /* wipe the copy that held the token */
-    wipe(line, need);
-    if (line != stackbuf)
-        free(line);
-    return rc;
+    for (i = 0; i < r->nheaders; i++)
+        put_line(x, &x->nodes[n++], &at, r->headers[i], strlen(r->headers[i]), "", 0);
+    put_line(x, &x->nodes[n++], &at, EXPECT, sizeof EXPECT - 1, "", 0);
+    if (r->token)
+        put_line(x, &x->nodes[n++], &at, BEARER, sizeof BEARER - 1, r->token, r->token_len);
+    for (i = 0; i + 1 < n; i++)
+        x->nodes[i].next = &x->nodes[i + 1];
+    x->nodes[n - 1].next = NULL;
+    x->lines.len = at;
+    return 0;
 }
 
 static int set_method(CURL *e, const tray_request *r)
@@ -423,6 +440,10 @@ tray_xfer *tray_xfer_prepare(tray_session *s, const tray_request *r,
             return NULL;
         }
     }
+    if (r->nheaders > TRAY_MAX_HEADERS) {
+        *message = "too many headers";
+        return NULL;
+    }
     for (i = 0; i < r->nheaders; i++) {
         const char *h = r->headers[i];
         if (tray_header_unsafe(h, strlen(h)) || !strchr(h, ':')) {
@@ -441,16 +462,9 @@ tray_xfer *tray_xfer_prepare(tray_session *s, const tray_request *r,
         *message = "unsupported HTTP method";
         return NULL;
     }
-    for (i = 0; i < r->nheaders; i++) {
-        if (append_header(&x->headers, r->headers[i]) != 0)
-            goto oom;
-    }
-    /* no "Expect: 100-continue" round trip for larger bodies */
-    if (append_header(&x->headers, "Expect:") != 0)
+    if (build_lines(x, r) != 0)
         goto oom;
-    if (r->token && add_bearer(&x->headers, r->token, r->token_len) != 0)
-        goto oom;
-    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
+    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->nodes);
     if (curl_easy_setopt(x->easy, CURLOPT_URL, r->url) != CURLE_OK)
         goto oom;
     return x;
@@ -481,7 +495,7 @@ static void xfer_result(tray_xfer *x, CURLcode rc, tray_result *res)
     memset(res, 0, sizeof *res);
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &sent);
-    /* the header list (with the token) is freed on release: unhook it now */
+    /* the header list (with the token) is wiped on release: unhook it now */
     curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
     res->head = x->head.data;
     res->head_len = x->head.len;

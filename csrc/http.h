@@ -7,6 +7,9 @@
 
 #include <curl/curl.h>
 
+/* The most header lines a request may carry (besides Expect and Authorization). */
+#define TRAY_MAX_HEADERS 64
+
 typedef struct tray_session tray_session;
 typedef struct tray_xfer tray_xfer;
 typedef struct tray_multi tray_multi;

@@ -88,15 +88,17 @@ end
 
 -- Walks the tree along the shape of `args` (graphql.value()s and input objects of
 -- them), putting each value in `vars` under its key. Returns the node reached.
-local function walk(node, args, vars)
-  local keys = sorted_keys(args)
+-- `keys`: the sorted keys of `args` when the caller has them (a key may be absent
+-- from `args`: it is skipped).
+local function walk(node, args, vars, keys)
+  keys = keys or sorted_keys(args)
   for i = 1, #keys do
     local k = keys[i]
     local v = args[k]
     if getmetatable(v) == VALUE_MT then
       node = child(child(node, k), v.type)
       vars[k] = v.value
-    else
+    elseif v ~= nil then -- (a key the caller listed may hold no argument)
       node = child(walk(child(node, k), v, vars), "}")
     end
   end
@@ -110,11 +112,13 @@ end
 -- @tparam table args the field's arguments
 -- @tparam function spec the builder spec function
 -- @param spec_arg its first argument (the row)
+-- @tparam[opt] table keys the sorted keys of `args`, when the caller has them (keys
+--   absent from `args` are skipped)
 -- @treturn ?string the document
 -- @treturn table|string the variables, or why the document cannot be built
-function _M.cached(kind, name, args, spec, spec_arg)
+function _M.cached(kind, name, args, spec, spec_arg, keys)
   local vars = {}
-  local node = walk(child(child(DOCS, kind), name), args, vars)
+  local node = walk(child(child(DOCS, kind), name), args, vars, keys)
   local doc = node[DOC]
   if doc then return doc, vars end
   local built
@@ -176,7 +180,7 @@ function _M.connection_request(name, q, opts)
         #takes > 0 and ("it takes: " .. table.concat(takes, ", ")) or "it takes no arguments")
     end
   end
-  return _M.cached("query", name, args, _M.connection_spec, q)
+  return _M.cached("query", name, args, _M.connection_spec, q, keys)
 end
 
 --- The document and variables of a mutation.

@@ -116,6 +116,11 @@ function Embedded:send(document, variables, operation, idempotent, operation_nam
   }, _M.decode)
 end
 
+-- The unwrapped token check, for calls inside this module: `client.finish` wraps every
+-- public method in a guard (a `:` check and a pcall) that a call made here needs no second
+-- time. (`send` stays a method call: a `for_user` client's class overrides it.)
+local check_token = Embedded.check_token
+
 --- Runs any GraphQL document (no token pre-check). It is retried like a query only
 -- when the operation that runs (the one named `operation_name`, or the only one) is a
 -- query; any other document, or one whose operation cannot be told, is sent once, as a
@@ -147,10 +152,16 @@ local function shape_error(name, what)
   return errors.fail("decode", "unexpected response: " .. what, { operation = name })
 end
 
+local WHERE = setmetatable({}, { __mode = "k" }) -- row -> its path as text ("a.b")
+
 -- Checks the shape of a connection and adds its `nodes`; any shape the SDK does not
 -- expect is a `decode` error.
 local function connection_nodes(name, q, conn)
-  local where = table.concat(q.path, ".")
+  local where = WHERE[q]
+  if not where then
+    where = table.concat(q.path, ".")
+    WHERE[q] = where
+  end
   if type(conn) ~= "table" or conn[1] ~= nil then return shape_error(name, where .. " is not an object") end
   local edges = conn.edges
   local nodes = {}
@@ -181,7 +192,7 @@ end
 
 local function run_connection(self, name, opts)
   local q = _M.QUERIES[name]
-  local ok, err = self:check_token(q.token, name)
+  local ok, err = check_token(self, q.token, name)
   if not ok then return nil, err end
   local doc, vars = documents.connection_request(name, q, opts)
   if not doc then return usage(vars, name) end

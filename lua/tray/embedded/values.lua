@@ -123,8 +123,14 @@ convert = _M.convert
 -- variable is non-null (which fits a nullable position too).
 -- @tparam string t the position's type
 -- @treturn string
+local VARIABLE_TYPE = {} -- bounded by the types of the rows
 function _M.variable_type(t)
-  return t:sub(-1) == "!" and t or t .. "!"
+  local v = VARIABLE_TYPE[t]
+  if not v then
+    v = t:sub(-1) == "!" and t or t .. "!"
+    VARIABLE_TYPE[t] = v
+  end
+  return v
 end
 
 -- The required fields of a fields table, sorted, listed once per table.
