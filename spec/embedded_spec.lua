@@ -477,15 +477,43 @@ describe("tray.embedded", function()
       assert.matches("solutionInstanceId", err.message)
     end)
 
-    it("auth_dialog_url has the create, create-for-slot and edit forms", function()
-      assert.equal(emu.url .. "/external/auth/create/p?code=c",
-        emb:auth_dialog_url{ partnerId = "p", authorizationCode = "c" })
+    it("auth_dialog_url has the standalone create, create-for-slot and edit forms", function()
+      assert.equal(emu.url .. "/external/auth/create/p?code=c&serviceId=s%2F1&serviceEnvironmentId=e",
+        emb:auth_dialog_url{ partnerId = "p", authorizationCode = "c", serviceId = "s/1", serviceEnvironmentId = "e" })
+      assert.equal(emu.url .. "/external/auth/create/p?code=c&serviceId=s&serviceEnvironmentId=e" ..
+        "&scopes%5B%5D=chat%3Awrite&scopes%5B%5D=users.read",
+        emb:auth_dialog_url{ partnerId = "p", authorizationCode = "c", serviceId = "s", serviceEnvironmentId = "e",
+          scopes = { "chat:write", "users.read" } })
+      assert.equal(emu.url .. "/external/auth/create/p?code=c&serviceId=s&serviceEnvironmentId=e&scopes%5B%5D=x",
+        emb:auth_dialog_url{ partnerId = "p", authorizationCode = "c", serviceId = "s", serviceEnvironmentId = "e",
+          scopes = "x" })
       assert.equal(emu.url .. "/external/auth/create/p/i/external_slack?code=c",
         emb:auth_dialog_url{ partnerId = "p", authorizationCode = "c", solutionInstanceId = "i",
           externalAuthId = "external_slack" })
       assert.equal(emu.url .. "/external/auth/edit/p/a%20b?code=c",
         emb:auth_dialog_url{ partnerId = "p", authorizationCode = "c", authId = "a b" })
       assert.is_nil((emb:auth_dialog_url{ partnerId = "p", authorizationCode = "c", solutionInstanceId = "i" }))
+    end)
+
+    it("auth_dialog_url refuses an incomplete or mixed form, naming what it needs", function()
+      for _, case in ipairs({
+        { a = { partnerId = "p", authorizationCode = "c" }, says = "serviceId and serviceEnvironmentId" },
+        { a = { partnerId = "p", authorizationCode = "c", serviceId = "s" }, says = "serviceEnvironmentId" },
+        { a = { partnerId = "p", authorizationCode = "c", serviceEnvironmentId = "e" }, says = "serviceId" },
+        { a = { partnerId = "p", authorizationCode = "c", serviceId = "s", serviceEnvironmentId = "e",
+                scopes = { "a", 5 } }, says = "scopes%[2%]" },
+        { a = { partnerId = "p", authorizationCode = "c", serviceId = "s", serviceEnvironmentId = "e", scopes = 5 },
+          says = "scopes is a list" },
+        { a = { partnerId = "p", authorizationCode = "c", serviceId = "s", serviceEnvironmentId = "e",
+                solutionInstanceId = "i", externalAuthId = "x" }, says = "do not go with" },
+        { a = { partnerId = "p", authorizationCode = "c", authId = "a", serviceId = "s" }, says = "does not go with" },
+      }) do
+        local v, err = emb:auth_dialog_url(case.a)
+        assert.is_nil(v)
+        assert.equal("usage", err.kind)
+        assert.matches(case.says, err.message)
+      end
+      assert.same({}, emu.requests())
     end)
   end)
 

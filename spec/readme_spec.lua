@@ -10,13 +10,7 @@ local INTERPRETER = rawget(_G, "jit") and "luajit" or "lua5.4"
 -- Blocks known not to run yet, found by a piece of their text: each is reported as
 -- pending (with the reason) until README.md is fixed; remove its entry then (an entry
 -- that matches no block fails, so none outlives its fix).
-local KNOWN = {
-  { text = 'authId = auth_id, input = { to = "+15550001", from',
-    why = "the REST sample reads auth_id, which it never sets" },
-  { text = "local results, errs = tray.parallel({", why = "a fragment: no require, no emb" },
-  { text = "media_url = 5 } }", why = "a fragment: no require; auth_id unset" },
-  { text = 'redis = "redis://10.0.0.5:6379/0"', why = "a fragment: no require" },
-}
+local KNOWN = {}
 
 local function known(code)
   for _, k in ipairs(KNOWN) do
@@ -92,9 +86,12 @@ local function run(code, name)
   f:write(code)
   f:close()
   local out = os.tmpname()
-  local env = string.format("env -u TRAY_USER_TOKEN -u TRAY_REGION TRAY_TOKEN=%s TRAY_MASTER_TOKEN=%s " ..
-    "TRAY_CORE_URL=%s TRAY_GRAPHQL_URL=%s TRAY_EMBEDDED_URL=%s", quote(emu.master_token), quote(emu.master_token),
-    quote(emu.core_url), quote(emu.graphql_url), quote(emu.url))
+  -- the Redis sample reads TRAY_REDIS_URL: the suite's private Redis (spec/with-redis)
+  local redis = os.getenv("TRAY_TEST_REDIS_URL")
+  local env = string.format("env -u TRAY_USER_TOKEN -u TRAY_REGION -u TRAY_REDIS_URL TRAY_TOKEN=%s " ..
+    "TRAY_MASTER_TOKEN=%s TRAY_CORE_URL=%s TRAY_GRAPHQL_URL=%s TRAY_EMBEDDED_URL=%s%s", quote(emu.master_token),
+    quote(emu.master_token), quote(emu.core_url), quote(emu.graphql_url), quote(emu.url),
+    redis and " TRAY_REDIS_URL=" .. quote(redis) or "")
   local a, _, c = os.execute(string.format("%s %s %s %s %s > %s 2>&1 </dev/null", env, INTERPRETER, quote(runner),
     quote(file), quote(name), out))
   local code_ = type(a) == "number" and math.floor(a / 256) or (a and 0 or c)

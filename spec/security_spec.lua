@@ -119,8 +119,22 @@ describe("security", function()
           function()
             return emb:config_wizard_url{ partnerId = "p", solutionInstanceId = bad, authorizationCode = "c" }
           end,
-          function() return emb:auth_dialog_url{ partnerId = bad, authorizationCode = "c" } end,
-          function() return emb:auth_dialog_url{ partnerId = "p", authorizationCode = bad } end,
+          function()
+            return emb:auth_dialog_url{ partnerId = bad, authorizationCode = "c", serviceId = "s",
+              serviceEnvironmentId = "e" }
+          end,
+          function()
+            return emb:auth_dialog_url{ partnerId = "p", authorizationCode = bad, serviceId = "s",
+              serviceEnvironmentId = "e" }
+          end,
+          function()
+            return emb:auth_dialog_url{ partnerId = "p", authorizationCode = "c", serviceId = bad,
+              serviceEnvironmentId = "e", scopes = { "a" } }
+          end,
+          function()
+            return emb:auth_dialog_url{ partnerId = "p", authorizationCode = "c", serviceId = "s",
+              serviceEnvironmentId = "e", scopes = { bad } }
+          end,
         }) do
           local v, err = attempt()
           assert.is_nil(v)

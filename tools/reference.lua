@@ -107,8 +107,81 @@ w("Tokens: `master` needs a client made with `master_token`; `user` needs a user
 w("(`emb:as_user(token)`); `any` takes either. A call made with the wrong kind of token fails")
 w("with `kind = \"auth\"` before any request.")
 w()
-w("Also: `emb:each(query, opts)`, `emb:all(query, opts)`, `emb:call_connectors{ alias = {...} }`,")
-w("`emb:config_wizard_url{...}`, `emb:auth_dialog_url{...}`, `emb:query(document, variables)`,")
-w("`emb:as_user(token)`, `emb:stats()`, `emb:close()`, `emb:describe()`.")
+w("The client methods besides these tables, and every function of the public modules, are in")
+w("the next section.")
+w()
+
+-- Every function of the public modules and of the two client classes, each with the
+-- first sentence of its LDoc comment and its arguments, read from the source. A
+-- function without an LDoc comment is listed as undocumented, which the reference
+-- spec refuses.
+
+local api = dofile("tools/reference_api.lua")
+
+local function read(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+-- name -> { summary =, args = } from the `---` comments of a source file: a comment
+-- block followed by `function X.name(args)`, `function X:name(args)`, `X.name = ...`
+-- or a table field `name = ...`.
+local function ldoc(path)
+  local docs = {}
+  local block
+  for line in (read(path) .. "\n"):gmatch("([^\n]*)\n") do
+    local start = line:match("^%s*%-%-%-%s?(.*)$")
+    if start and not line:match("^%s*%-%-%-%-") then
+      block = { text = { start } }
+    elseif block and line:match("^%s*%-%-") then
+      block.text[#block.text + 1] = line:match("^%s*%-%-%s?(.*)$")
+    elseif block then
+      -- methods (`X:name`) are kept apart from module functions and fields
+      local name, args = line:match("^%s*function%s+[%w_.]*:([%w_]+)%s*%(([^)]*)%)")
+      if name then
+        name = ":" .. name
+      else
+        name, args = line:match("^%s*function%s+[%w_.]*%.([%w_]+)%s*%(([^)]*)%)")
+      end
+      if not name then name = line:match("^%s*[%w_.]*%.([%w_]+)%s*=") or line:match("^%s*([%w_]+)%s*=") end
+      if name and not docs[name] then
+        local summary = {}
+        for _, t in ipairs(block.text) do
+          if t:match("^@") or t:match("^%s*$") or t:match("^   ") then break end
+          summary[#summary + 1] = t
+        end
+        local text = table.concat(summary, " ")
+        text = text:match("^(.-%.)%s") or text:match("^(.-%.)$") or text
+        docs[name] = { summary = text, args = args }
+      end
+      block = nil
+    end
+  end
+  return docs
+end
+
+w("## Modules and functions")
+w()
+w("Generated from the LDoc comments of the public modules (`make doc` builds the full LDoc")
+w("pages). Internal modules (`tray.client`, `tray.transport`, `tray.native`, `tray.embedded.*`,")
+w("`tray.backend.*`, `tray.cli`, ...) are not part of the API.")
+for _, m in ipairs(api.entries()) do
+  w()
+  w("### `" .. m.title .. "`")
+  w()
+  local docs = {}
+  for _, file in ipairs(m.files) do
+    for k, v in pairs(ldoc(file)) do
+      if not docs[k] then docs[k] = v end
+    end
+  end
+  for _, name in ipairs(m.names) do
+    local d = docs[(m.methods and ":" or "") .. name]
+    local call = m.prefix .. name .. (m.values[name] and "" or "(" .. (d and d.args or "...") .. ")")
+    w(string.format("- `%s`: %s", call, d and d.summary ~= "" and d.summary or api.UNDOCUMENTED))
+  end
+end
 
 io.write(table.concat(out, "\n"), "\n")

@@ -10,7 +10,7 @@
 -- environment. Output is the server's JSON (arrays stay arrays, null stays null),
 -- pretty on a terminal and compact in a pipe; a string result prints as plain text.
 -- Exit status: 0 ok, 1 API error, 2 usage.
--- @module tray.cli
+-- @internal tray.cli
 
 local tray = require "tray"
 local json = require "tray.json"
@@ -283,7 +283,8 @@ local EMB_EXTRA = {
     args = { partnerId = "String!", solutionInstanceId = "String!", authorizationCode = "String!" } },
   auth_dialog_url = { summary = "the auth-only dialog URL (no request)", token = "none",
     args = { partnerId = "String!", authorizationCode = "String!", solutionInstanceId = "String",
-             externalAuthId = "String", authId = "String" } },
+             externalAuthId = "String", serviceId = "String", serviceEnvironmentId = "String",
+             scopes = "[String!]", authId = "String" } },
 }
 
 -- The paging arguments a query takes (tray.embedded's row: none for authentications).

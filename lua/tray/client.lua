@@ -7,7 +7,7 @@
 -- Precedence of every setting: an explicit option, then the environment
 -- (`TRAY_TOKEN`, `TRAY_REGION`, `TRAY_CORE_URL` ...), then the default. An
 -- explicit `region` beats a URL from the environment.
--- @module tray.client
+-- @internal tray.client
 
 local native = require "tray.native"
 local errors = require "tray.errors"

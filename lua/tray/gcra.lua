@@ -8,7 +8,7 @@
 -- csrc/limiter.c), used by the C and `lua_shared_dict` buckets; the Redis bucket
 -- runs the same steps as a script on the server (csrc/redis.c).
 -- spec/gcra_spec.lua runs one table of cases against all three.
--- @module tray.gcra
+-- @internal tray.gcra
 
 local _M = {}
 

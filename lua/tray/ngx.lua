@@ -14,7 +14,7 @@
 -- `lua_shared_dict`, so all workers together keep to the rate. The dictionary
 -- is `rate_limit = { shared_dict = "name" }` (default `"tray_limits"`);
 -- `tray.ngx.configure{ shared_dict = }` changes the default.
--- @module tray.ngx
+-- @internal tray.ngx
 -- luacheck: globals ngx
 
 local native = require "tray.native"

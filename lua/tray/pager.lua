@@ -1,7 +1,7 @@
 --- Lazy iteration over paged results, shared by `core:each` and `emb:each`.
 -- A page fetcher returns the page's items and the cursor of the next page (nil
 -- on the last page); only one page is held at a time.
--- @module tray.pager
+-- @internal tray.pager
 
 local errors = require "tray.errors"
 

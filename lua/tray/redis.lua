@@ -18,7 +18,7 @@
 --
 -- `tray.store.redis{ url =, prefix = }` (also `tray.redis.store`) is a
 -- key-value store with expiry for user tokens, shared by the fleet.
--- @module tray.redis
+-- @internal tray.redis
 
 local native = require "tray.native"
 local errors = require "tray.errors"

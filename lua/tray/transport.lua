@@ -15,7 +15,7 @@
 -- `operation`, `attempt` (1 for the first), `retry_reason` (the kind that caused
 -- this attempt) and, after, `status`, `duration` (seconds), `error` (a kind) and
 -- `request_id`. Never a header value, a body or a token.
--- @module tray.transport
+-- @internal tray.transport
 
 local native = require "tray.native"
 local errors = require "tray.errors"

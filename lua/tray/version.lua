@@ -1,4 +1,4 @@
 --- The SDK version, defined here once (`tray.VERSION`, the `User-Agent`, the Makefile).
--- @module tray.version
+-- @internal tray.version
 local VERSION = "0.1.0"
 return VERSION

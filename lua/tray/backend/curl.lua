@@ -3,7 +3,7 @@
 -- multi loop when the call is made inside a task: then the request, the sleeps
 -- and the single-flight waits yield to the scheduler, so one slow call never
 -- holds up the others. See `tray.backend` for the interface.
--- @module tray.backend.curl
+-- @internal tray.backend.curl
 
 local native = require "tray.native"
 local errors = require "tray.errors"

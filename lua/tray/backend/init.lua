@@ -21,7 +21,7 @@
 -- else libcurl.
 -- A `transport` function option (a caller's own sender) becomes a small backend
 -- that sends with it and takes the rest from the runtime's backend.
--- @module tray.backend
+-- @internal tray.backend
 
 local errors = require "tray.errors"
 local ngx_backend = require "tray.backend.ngx"

@@ -39,7 +39,7 @@
 --
 -- The interface is the one every backend has: `request`, `sleep`, `now`,
 -- `jitter`, `once`, `limiter`, `close` and `name`.
--- @module tray.backend.ngx
+-- @internal tray.backend.ngx
 -- luacheck: globals ngx
 
 local native = require "tray.native"

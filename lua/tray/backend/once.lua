@@ -2,7 +2,7 @@
 -- callers with the same key arriving while it runs wait (with the backend's
 -- non-blocking sleep) and get the same results. The wait is bounded: after
 -- `limit` seconds a waiter runs `fn` itself.
--- @module tray.backend.once
+-- @internal tray.backend.once
 
 local unpack = table.unpack or unpack -- luacheck: ignore 143
 

@@ -1,7 +1,7 @@
 --- The GraphQL documents of `tray.embedded` (an internal module): building them from the
 -- operation rows, caching them by argument shape, telling which operation of a caller's
 -- document runs, and listing every document the SDK can send (for the specs and `tray.doctor`).
--- @module tray.embedded.documents
+-- @internal tray.embedded.documents
 
 local json = require "tray.json"
 local gql = require "tray.graphql"

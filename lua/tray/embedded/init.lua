@@ -44,6 +44,11 @@ local function usage(message, operation)
   return errors.fail("usage", message, { operation = operation })
 end
 
+--- Refuses a call whose token rule this client cannot meet, before any request.
+-- @tparam string rule `"master"`, `"user"` or `"any"` (an operation row's `token`)
+-- @tparam string operation the method, for the message
+-- @treturn ?nil nothing when the client may make the call
+-- @treturn ?table an `auth` error otherwise
 function Embedded:check_token(rule, operation)
   if rule == "master" and self.token_kind ~= "master" then
     return errors.fail("auth", operation .. " needs a master token; this client holds a user token",
@@ -340,9 +345,13 @@ function Embedded:config_wizard_url(a)
   return url
 end
 
---- The auth-only dialog URL: `/external/auth/create/{partnerId}[/{solutionInstanceId}/{externalAuthId}]`
--- to create an authentication, or `/external/auth/edit/{partnerId}/{authId}` to edit one, with `?code=`.
--- @tparam table a `{ partnerId =, authorizationCode =, solutionInstanceId =, externalAuthId =, authId = }`
+--- The auth-only dialog URL (no request), in one of three forms:
+-- `/external/auth/create/{partnerId}/{solutionInstanceId}/{externalAuthId}?code=` (an instance's auth slot),
+-- `/external/auth/create/{partnerId}?code=&serviceId=&serviceEnvironmentId=[&scopes[]=...]` (a standalone
+-- authentication; `scopes` a list of strings, each sent as its own `scopes[]`), or
+-- `/external/auth/edit/{partnerId}/{authId}?code=`.
+-- @tparam table a `{ partnerId =, authorizationCode =, solutionInstanceId =, externalAuthId =, serviceId =,
+--   serviceEnvironmentId =, scopes =, authId = }`
 -- @treturn ?string the URL
 -- @treturn ?table a `usage` error
 function Embedded:auth_dialog_url(a)

@@ -5,7 +5,7 @@
 -- and input types are not written here: they are read from the generated schema table
 -- (`tray.embedded.types`, from emulator/graphql/schema.graphql) when the module loads, so the
 -- SDK's documents declare exactly the types the schema has.
--- @module tray.embedded.operations
+-- @internal tray.embedded.operations
 
 local T = require "tray.embedded.types"
 

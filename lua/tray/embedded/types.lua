@@ -1,7 +1,7 @@
 -- Generated from emulator/graphql/schema.graphql by tools/gen-types.js (`make types`): do not edit.
 --- The GraphQL types of the Embedded API: `objects[Type][field] = { type =, args = { name = type } }`,
 -- `inputs[Input][field] = type`, `scalars[Name] = true`; types as GraphQL text ("ID!", "[AuthValue!]").
--- @module tray.embedded.types
+-- @internal tray.embedded.types
 -- luacheck: no max line length
 
 return {

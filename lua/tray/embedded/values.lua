@@ -3,7 +3,7 @@
 --
 -- Types are GraphQL type text ("String!", "[ID!]!", "[ConfigValue!]"); input objects and their
 -- fields come from the generated `tray.embedded.types`, so the checks follow the schema.
--- @module tray.embedded.values
+-- @internal tray.embedded.values
 
 local native = require "tray.native"
 local json = require "tray.json"
