@@ -65,4 +65,24 @@ describe("docs/REFERENCE.md", function()
     assert.truthy(line:find(api.UNDOCUMENTED, 1, true))
     assert.is_nil(entry(committed, "tray.csv.zz_probe"))
   end)
+
+  it("agrees with LDoc on which modules are public: `@module` exactly for those, `@internal` for the rest", function()
+    local public = {}
+    for _, m in ipairs(api.MODULES) do public[m.files[1]] = m.name end
+    local p = assert(io.popen("find lua/tray -name '*.lua' | sort"))
+    local seen, wrong = 0, {}
+    for file in p:lines() do
+      seen = seen + 1
+      local text = read(file)
+      local tag, name = text:match("\n%-%- @(%a+) (tray[%w_.]*)\n")
+      if public[file] then
+        if tag ~= "module" or name ~= public[file] then wrong[#wrong + 1] = file .. " should say @module " .. public[file] end
+      elseif tag ~= "internal" then
+        wrong[#wrong + 1] = file .. " should say @internal (or be listed in tools/reference_api.lua)"
+      end
+    end
+    p:close()
+    assert.is_true(seen > 20)
+    assert.same({}, wrong)
+  end)
 end)

@@ -37,6 +37,7 @@ _M.DEFAULTS = {
 --- The ranges of the numeric options: `{ low, high, whole }` (`whole`: an integer).
 -- Timeouts are at least 1 ms (libcurl reads 0 ms as "no timeout"); a body cap
 -- fits any size_t; a rate is between one request per 1000 s and 10^9 per second.
+-- @field RANGES
 _M.RANGES = {
   timeout = { 0.001, 86400 },
   connect_timeout = { 0.001, 86400 },

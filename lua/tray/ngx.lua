@@ -15,6 +15,7 @@
 -- is `rate_limit = { shared_dict = "name" }` (default `"tray_limits"`);
 -- `tray.ngx.configure{ shared_dict = }` changes the default.
 -- @internal tray.ngx
+
 -- luacheck: globals ngx
 
 local native = require "tray.native"

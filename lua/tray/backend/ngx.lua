@@ -40,6 +40,7 @@
 -- The interface is the one every backend has: `request`, `sleep`, `now`,
 -- `jitter`, `once`, `limiter`, `close` and `name`.
 -- @internal tray.backend.ngx
+
 -- luacheck: globals ngx
 
 local native = require "tray.native"
