@@ -76,7 +76,9 @@ describe("docs/REFERENCE.md", function()
       local text = read(file)
       local tag, name = text:match("\n%-%- @(%a+) (tray[%w_.]*)\n")
       if public[file] then
-        if tag ~= "module" or name ~= public[file] then wrong[#wrong + 1] = file .. " should say @module " .. public[file] end
+        if tag ~= "module" or name ~= public[file] then
+          wrong[#wrong + 1] = file .. " should say @module " .. public[file]
+        end
       elseif tag ~= "internal" then
         wrong[#wrong + 1] = file .. " should say @internal (or be listed in tools/reference_api.lua)"
       end
