@@ -55,7 +55,11 @@ function _M.is_name(s)
   return type(s) == "string" and s:find(NAME) ~= nil
 end
 
-local function sorted_string_keys(t)
+--- The string keys of a table, sorted (other keys, such as a selection's
+-- array part, are left out).
+-- @tparam table t
+-- @treturn {string,...}
+function _M.sorted_string_keys(t)
   local keys = {}
   for k in pairs(t) do
     if type(k) == "string" then keys[#keys + 1] = k end
@@ -63,6 +67,7 @@ local function sorted_string_keys(t)
   table.sort(keys)
   return keys
 end
+local sorted_string_keys = _M.sorted_string_keys
 
 local Builder = {}
 Builder.__index = Builder
