@@ -5,35 +5,9 @@
 
 local tray = require "tray"
 local native = require "tray.native"
+local proc = require "spec.helpers.proc"
 
-local function read(path)
-  local f = assert(io.open(path))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function list(cmd)
-  local p = assert(io.popen(cmd))
-  local out = {}
-  for line in p:lines() do out[#out + 1] = line end
-  p:close()
-  return out
-end
-
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
--- Runs a shell command; returns whether it succeeded and its output (both streams).
-local function sh(cmd)
-  local out = os.tmpname()
-  local a = os.execute("(" .. cmd .. ") > " .. out .. " 2>&1")
-  local ok = a == true or a == 0
-  local text = read(out)
-  os.remove(out)
-  return ok, text
-end
+local read, list, quote, sh = proc.read, proc.lines, proc.quote, proc.sh
 
 local function tmpdir()
   local p = os.tmpname()
