@@ -69,6 +69,19 @@ function _M.sorted_string_keys(t)
 end
 local sorted_string_keys = _M.sorted_string_keys
 
+--- The keys of a table as sorted strings (every key, `tostring`'d).
+-- @tparam table t
+-- @treturn {string,...}
+function _M.sorted_keys(t)
+  local keys, n = {}, 0
+  for k in pairs(t) do
+    n = n + 1
+    keys[n] = type(k) == "string" and k or tostring(k)
+  end
+  if n > 1 then table.sort(keys) end
+  return keys
+end
+
 local Builder = {}
 Builder.__index = Builder
 
