@@ -8,6 +8,7 @@
  * never travel to another host.
  */
 #include "http.h"
+#include "buf.h"
 #include "tray.h"
 
 #include <stdio.h>
@@ -19,11 +20,6 @@
 #define HEAD_MAX ((size_t)64 * 1024)   /* response header bytes kept per transfer */
 #define BODY_KEEP ((size_t)256 * 1024) /* buffer capacity kept by a pooled transfer */
 #define LINES_MAX (TRAY_MAX_HEADERS + 2) /* the caller's lines, Expect, Authorization */
-
-typedef struct {
-    char *data;
-    size_t len, cap;
-} tray_buf;
 
 struct tray_xfer {
     CURL *easy;
@@ -61,44 +57,11 @@ struct tray_multi {
 
 /* ---- buffers ---- */
 
-static int buf_reserve(tray_buf *b, size_t extra)
-{
-    size_t want = b->len + extra, cap = b->cap ? b->cap : 1024;
-    char *p;
-    if (want < b->len)
-        return -1;
-    if (want <= b->cap)
-        return 0;
-    while (cap < want) {
-        if (cap > ((size_t)-1) / 2)
-            return -1;
-        cap *= 2;
-    }
-    p = realloc(b->data, cap);
-    if (!p)
-        return -1;
-    b->data = p;
-    b->cap = cap;
-    return 0;
-}
-
-static int buf_append(tray_buf *b, const char *p, size_t n)
-{
-    if (buf_reserve(b, n) != 0)
-        return -1;
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    return 0;
-}
-
 static void buf_trim(tray_buf *b)
 {
     b->len = 0;
-    if (b->cap > BODY_KEEP) {
-        free(b->data);
-        b->data = NULL;
-        b->cap = 0;
-    }
+    if (b->cap > BODY_KEEP)
+        tray_buf_free(b);
 }
 
 /* ---- callbacks ---- */
@@ -111,7 +74,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
         x->too_large = 1;
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
     }
-    if (buf_append(&x->body, ptr, n) != 0)
+    if (tray_buf_add(&x->body, ptr, n) != 0)
         return 0;
     return n;
 }
@@ -128,7 +91,7 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
     }
     if (tray_header_split(ptr, n, &name, &name_len, &value, &value_len) &&
         x->head.len + name_len + value_len + 2 <= HEAD_MAX &&
-        buf_reserve(&x->head, name_len + value_len + 2) == 0) {
+        tray_buf_reserve(&x->head, name_len + value_len + 2) == 0) {
         size_t i;
         for (i = 0; i < name_len; i++) {
             char c = name[i];
@@ -207,20 +170,11 @@ tray_session *tray_session_new(const tray_session_opts *o, const char **err)
     return s;
 }
 
-/* memset that the compiler cannot drop as a dead store (the memory is freed
- * or goes out of scope right after): for copies of the token. */
-static void wipe(void *p, size_t n)
-{
-    volatile unsigned char *v = p;
-    while (n-- > 0)
-        *v++ = 0;
-}
-
 /* Forgets a request's header lines, wiping their text first (one holds the token). */
 static void clear_lines(tray_xfer *x)
 {
     if (x->lines.data)
-        wipe(x->lines.data, x->lines.len);
+        tray_wipe(x->lines.data, x->lines.len);
     x->lines.len = 0;
 }
 
@@ -228,10 +182,9 @@ static void xfer_free(tray_xfer *x)
 {
     if (x->easy)
         curl_easy_cleanup(x->easy);
-    clear_lines(x);
-    free(x->lines.data);
-    free(x->body.data);
-    free(x->head.data);
+    tray_buf_free(&x->lines);
+    tray_buf_free(&x->body);
+    tray_buf_free(&x->head);
     free(x);
 }
 
@@ -376,7 +329,7 @@ static int build_lines(tray_xfer *x, const tray_request *r)
     if (r->token)
         need += sizeof BEARER - 1 + r->token_len + 1;
     x->lines.len = 0;
-    if (buf_reserve(&x->lines, need) != 0)
+    if (tray_buf_reserve(&x->lines, need) != 0)
         return -1;
     for (i = 0; i < r->nheaders; i++)
         put_line(x, &x->nodes[n++], &at, r->headers[i], strlen(r->headers[i]), "", 0);

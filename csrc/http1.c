@@ -11,66 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- buffers (wiped before they are freed or moved: they may hold a token) ---- */
+/* ---- buffers (buf.h: wiped before they are freed or moved, they may hold a token) ---- */
 
-static void wipe(void *p, size_t n)
+static int buf_str(tray_buf *b, const char *s)
 {
-    volatile unsigned char *v = p;
-    while (n--)
-        *v++ = 0;
-}
-
-void tray_h1_buf_free(tray_h1_buf *b)
-{
-    if (b->data) {
-        wipe(b->data, b->cap);
-        free(b->data);
-    }
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
-
-static int buf_reserve(tray_h1_buf *b, size_t extra)
-{
-    size_t want = b->len + extra, cap = b->cap ? b->cap : 256;
-    char *p;
-    if (want < b->len)
-        return -1;
-    if (want <= b->cap)
-        return 0;
-    while (cap < want) {
-        if (cap > ((size_t)-1) / 2)
-            return -1;
-        cap *= 2;
-    }
-    p = malloc(cap);
-    if (!p)
-        return -1;
-    if (b->len)
-        memcpy(p, b->data, b->len);
-    if (b->data) {
-        wipe(b->data, b->cap);
-        free(b->data);
-    }
-    b->data = p;
-    b->cap = cap;
-    return 0;
-}
-
-static int buf_add(tray_h1_buf *b, const char *p, size_t n)
-{
-    if (n == 0)
-        return 0;
-    if (buf_reserve(b, n) != 0)
-        return -1;
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    return 0;
-}
-
-static int buf_str(tray_h1_buf *b, const char *s)
-{
-    return buf_add(b, s, strlen(s));
+    return tray_buf_add(b, s, strlen(s));
 }
 
 /* ---- small character classes ---- */
@@ -192,7 +137,7 @@ static const char *parse_target(tray_h1_target *t, const char *url, size_t len, 
 
 /* The request target: path and query as written, a fragment dropped, bytes a
  * request line cannot carry percent-encoded (controls are refused earlier). */
-static int add_target(tray_h1_buf *out, const char *p, size_t n)
+static int add_target(tray_buf *out, const char *p, size_t n)
 {
     static const char HEX[] = "0123456789ABCDEF";
     size_t i;
@@ -200,7 +145,7 @@ static int add_target(tray_h1_buf *out, const char *p, size_t n)
     if (hash)
         n = (size_t)(hash - p);
     if (n == 0 || p[0] != '/') {
-        if (buf_add(out, "/", 1) != 0)
+        if (tray_buf_add(out, "/", 1) != 0)
             return -1;
     }
     for (i = 0; i < n; i++) {
@@ -210,9 +155,9 @@ static int add_target(tray_h1_buf *out, const char *p, size_t n)
             enc[0] = '%';
             enc[1] = HEX[c >> 4];
             enc[2] = HEX[c & 15];
-            if (buf_add(out, enc, 3) != 0)
+            if (tray_buf_add(out, enc, 3) != 0)
                 return -1;
-        } else if (buf_add(out, (const char *)&p[i], 1) != 0) {
+        } else if (tray_buf_add(out, (const char *)&p[i], 1) != 0) {
             return -1;
         }
     }
@@ -235,7 +180,7 @@ static const char *check_line(const char *h)
     return NULL;
 }
 
-const char *tray_h1_request(tray_h1_buf *out, tray_h1_target *t,
+const char *tray_h1_request(tray_buf *out, tray_h1_target *t,
                             const char *method, const char *url, size_t url_len,
                             const char *const *lines, size_t nlines,
                             size_t body_len, int has_body,
@@ -272,30 +217,30 @@ const char *tray_h1_request(tray_h1_buf *out, tray_h1_target *t,
     }
     sends_body = has_body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
                  strcmp(method, "PATCH") == 0;
-    if (buf_str(out, method) || buf_add(out, " ", 1) ||
+    if (buf_str(out, method) || tray_buf_add(out, " ", 1) ||
         add_target(out, url + path_at, url_len - path_at) ||
         buf_str(out, " HTTP/1.1\r\nHost: ") ||
-        buf_add(out, url + t->authority, t->authority_len) || buf_add(out, "\r\n", 2))
+        tray_buf_add(out, url + t->authority, t->authority_len) || tray_buf_add(out, "\r\n", 2))
         goto oom;
-    if (user_agent && (buf_str(out, "User-Agent: ") || buf_str(out, user_agent) || buf_add(out, "\r\n", 2)))
+    if (user_agent && (buf_str(out, "User-Agent: ") || buf_str(out, user_agent) || tray_buf_add(out, "\r\n", 2)))
         goto oom;
     for (i = 0; i < nlines; i++) {
-        if (buf_str(out, lines[i]) || buf_add(out, "\r\n", 2))
+        if (buf_str(out, lines[i]) || tray_buf_add(out, "\r\n", 2))
             goto oom;
     }
-    if (token && (buf_str(out, "Authorization: Bearer ") || buf_add(out, token, token_len) ||
-                  buf_add(out, "\r\n", 2)))
+    if (token && (buf_str(out, "Authorization: Bearer ") || tray_buf_add(out, token, token_len) ||
+                  tray_buf_add(out, "\r\n", 2)))
         goto oom;
     if (sends_body) {
         snprintf(num, sizeof num, "%lu", (unsigned long)body_len);
-        if (buf_str(out, "Content-Length: ") || buf_str(out, num) || buf_add(out, "\r\n", 2))
+        if (buf_str(out, "Content-Length: ") || buf_str(out, num) || tray_buf_add(out, "\r\n", 2))
             goto oom;
     }
     if (buf_str(out, "Connection: keep-alive\r\n\r\n"))
         goto oom;
     return NULL;
 oom:
-    wipe(out->data, out->cap);
+    tray_wipe(out->data, out->cap);
     out->len = 0;
     return "out of memory";
 }
@@ -315,9 +260,9 @@ void tray_h1_parser_init(tray_h1_parser *p, size_t max_body, int head_only)
 
 void tray_h1_parser_free(tray_h1_parser *p)
 {
-    tray_h1_buf_free(&p->line);
-    tray_h1_buf_free(&p->head);
-    tray_h1_buf_free(&p->body);
+    tray_buf_free(&p->line);
+    tray_buf_free(&p->head);
+    tray_buf_free(&p->body);
 }
 
 static tray_h1_state fail(tray_h1_parser *p, const char *kind, const char *message)
@@ -411,7 +356,7 @@ static int take_header(tray_h1_parser *p, framing *f, const char *line, size_t l
         if (list_has(value, vl, "keep-alive", 0))
             f->conn_keepalive = 1;
     }
-    if (buf_reserve(&p->head, nl + vl + 2) != 0)
+    if (tray_buf_reserve(&p->head, nl + vl + 2) != 0)
         return -2;
     for (i = 0; i < nl; i++)
         p->head.data[p->head.len++] = lower(name[i]);
@@ -480,7 +425,7 @@ static tray_h1_state take_head(tray_h1_parser *p)
             return fail(p, "decode", TOO_LARGE);
         if (f.length == 0)
             return p->state = TRAY_H1_DONE;
-        if (buf_reserve(&p->body, f.length) != 0)
+        if (tray_buf_reserve(&p->body, f.length) != 0)
             return oom(p);
         p->remaining = f.length;
         return p->state = TRAY_H1_BODY_LENGTH;
@@ -501,7 +446,7 @@ static size_t take_line(tray_h1_parser *p, const char *d, size_t n, size_t max, 
         *over = 1;
         return 0;
     }
-    if (buf_add(&p->line, d, take) != 0) {
+    if (tray_buf_add(&p->line, d, take) != 0) {
         *over = -1;
         return 0;
     }
@@ -512,7 +457,7 @@ static int body_add(tray_h1_parser *p, const char *d, size_t n)
 {
     if (n > p->max_body - p->body.len)
         return 1;
-    return buf_add(&p->body, d, n) != 0 ? -1 : 0;
+    return tray_buf_add(&p->body, d, n) != 0 ? -1 : 0;
 }
 
 static tray_h1_state chunk_size(tray_h1_parser *p)

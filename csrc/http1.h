@@ -7,17 +7,12 @@
 #ifndef TRAY_HTTP1_H
 #define TRAY_HTTP1_H
 
+#include "buf.h"
+
 #include <stddef.h>
 
 #define TRAY_H1_HEAD_MAX ((size_t)64 * 1024) /* bytes of one response head (status line + headers) */
 #define TRAY_H1_LINE_MAX ((size_t)1024)      /* bytes of a chunk-size line */
-
-typedef struct {
-    char *data;
-    size_t len, cap;
-} tray_h1_buf;
-
-void tray_h1_buf_free(tray_h1_buf *b);
 
 /* Where a URL points: scheme ("http"/"https"), host (without IPv6 brackets),
  * port, and the offsets of the authority and of the request target in url. */
@@ -37,7 +32,7 @@ typedef struct {
  * Returns NULL, or a static usage message (which never quotes the token or the
  * URL). On failure out holds nothing; the token's bytes never stay in freed
  * memory (the buffer is wiped before it is grown or freed). */
-const char *tray_h1_request(tray_h1_buf *out, tray_h1_target *t,
+const char *tray_h1_request(tray_buf *out, tray_h1_target *t,
                             const char *method, const char *url, size_t url_len,
                             const char *const *lines, size_t nlines,
                             size_t body_len, int has_body,
@@ -59,9 +54,9 @@ typedef struct {
     int keepalive;         /* the connection may carry another request */
     int extra;             /* bytes arrived after the end of the response */
     size_t remaining;      /* body or chunk bytes still expected */
-    tray_h1_buf line;      /* the head (or a chunk-size / trailer line) being assembled */
-    tray_h1_buf head;      /* "name\0value\0..." with lower-case names, final response only */
-    tray_h1_buf body;
+    tray_buf line;      /* the head (or a chunk-size / trailer line) being assembled */
+    tray_buf head;      /* "name\0value\0..." with lower-case names, final response only */
+    tray_buf body;
     const char *kind;      /* on TRAY_H1_ERROR: "network" (malformed) or "decode" (too large) */
     const char *message;   /* static */
 } tray_h1_parser;

@@ -40,7 +40,7 @@ static int l_request(lua_State *L)
     const char *lines[TRAY_MAX_HEADERS];
     const char *err;
     tray_request r;
-    tray_h1_buf out = { NULL, 0, 0 };
+    tray_buf out = { NULL, 0, 0 };
     tray_h1_target t;
 
     /* the reader session:request uses (args.c): strings only, never converted (a
@@ -52,7 +52,7 @@ static int l_request(lua_State *L)
     err = tray_h1_request(&out, &t, r.method, r.url, strlen(r.url), r.headers, r.nheaders, r.body_len,
                           r.body != NULL, r.token, r.token_len, ua);
     if (err) {
-        tray_h1_buf_free(&out);
+        tray_buf_free(&out);
         return failure(L, "usage", err);
     }
     /* one string: head and body go out in one send */
@@ -61,11 +61,11 @@ static int l_request(lua_State *L)
         luaL_buffinit(L, &b);
         luaL_addlstring(&b, out.data, out.len);
         luaL_addlstring(&b, r.body, r.body_len);
-        tray_h1_buf_free(&out);
+        tray_buf_free(&out);
         luaL_pushresult(&b);
     } else {
         lua_pushlstring(L, out.data, out.len);
-        tray_h1_buf_free(&out);
+        tray_buf_free(&out);
     }
     lua_pushstring(L, t.https ? "https" : "http");
     lua_pushstring(L, t.host);

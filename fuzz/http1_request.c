@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *part[4];
     size_t len[4], i, start = 0, k = 0, nlines;
     const char *err, *hl[1];
-    tray_h1_buf out = { NULL, 0, 0 };
+    tray_buf out = { NULL, 0, 0 };
     tray_h1_target t;
 
     if (!copy)
@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(t.port >= 1 && t.port <= 65535);
         FUZZ_CHECK(memcmp(out.data, "POST /", 6) == 0);
     }
-    tray_h1_buf_free(&out);
+    tray_buf_free(&out);
     free(copy);
     return 0;
 }

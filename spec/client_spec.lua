@@ -168,11 +168,7 @@ describe("tray.client", function()
       out = assert(core:call_connector("twilio-output", "2.1", { operation = "send_sms", authId = AUTH,
         input = input }))
       assert.equal("success", out.outcome)
-      local calls = 0
-      for _, r in ipairs(emu.requests()) do
-        if r.path == "/core/v1/connectors/twilio-output/versions/2.1/call" then calls = calls + 1 end
-      end
-      assert.equal(2, calls)
+      assert.equal(2, emu.count(function(r) return r.path == "/core/v1/connectors/twilio-output/versions/2.1/call" end))
     end)
 
     it("an operation that takes no arguments says so; a list names its paging arguments", function()

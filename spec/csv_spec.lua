@@ -3,15 +3,20 @@
 local emu = require "spec.helpers.emulator"
 local csv = require "tray.csv"
 
--- every record of `text`, read in chunks of `size` bytes
-local function chunked(text, size)
+-- a reader's source function: `text` in chunks of `size` bytes, then nil
+local function chunks(text, size)
   local i = 1
-  local r = assert(csv.reader(function()
+  return function()
     if i > #text then return nil end
     local c = text:sub(i, i + size - 1)
     i = i + size
     return c
-  end))
+  end
+end
+
+-- every record of `text`, read in chunks of `size` bytes
+local function chunked(text, size)
+  local r = assert(csv.reader(chunks(text, size)))
   local out = {}
   while true do
     local fields, err = r:read()
@@ -203,13 +208,7 @@ describe("tray.csv", function()
     -- the JIT is off meanwhile so that LuaJIT counts too).
     local function work(bytes, chunk)
       local row = '"' .. string.rep('a""', math.floor(bytes / 3)) .. '",x\n'
-      local i = 1
-      local r = assert(csv.reader(function()
-        if i > #row then return nil end
-        local c = row:sub(i, i + chunk - 1)
-        i = i + chunk
-        return c
-      end, { max_row = 16 * 1024 * 1024 }))
+      local r = assert(csv.reader(chunks(row, chunk), { max_row = 16 * 1024 * 1024 }))
       local count = 0
       if jit then jit.off() jit.flush() end
       debug.sethook(function() count = count + 1 end, "", 100)

@@ -7,33 +7,9 @@ local native = require "tray.native"
 local doctor = require "tray.doctor"
 local ops = require "tray.embedded.operations"
 local json = require "tray.json"
+local proc = require "spec.helpers.proc"
 
-local function read(path)
-  local f = assert(io.open(path))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
--- Starts an emulator of its own with extra flags; returns its URL and a stop function.
-local function start(flags)
-  local out = os.tmpname()
-  local pid_self = require("spec.helpers.proc").pid()
-  local p = assert(io.popen(string.format("node emulator/server.js --port 0 --parent-pid %d %s > %s 2>&1 & echo $!",
-    pid_self, flags, out)))
-  local pid = assert(tonumber(p:read("*l")))
-  p:close()
-  local url
-  for _ = 1, 200 do
-    local line = read(out):match("^[^\n]*")
-    url = line and line:match("^tray%-emulator listening on (%S+)")
-    if url then break end
-    native.sleep(0.05)
-  end
-  assert(url, "the emulator did not start: " .. read(out))
-  os.remove(out)
-  return url, function() os.execute("kill " .. pid .. " 2>/dev/null") end
-end
+local read = proc.read
 
 local function by_name(report)
   local out = {}
@@ -143,7 +119,7 @@ describe("tray.doctor", function()
 
   describe("with introspection off", function()
     local url, stop
-    setup(function() url, stop = start("--no-introspection") end)
+    setup(function() url, stop = emu.start("--no-introspection") end)
     teardown(function() stop() end)
 
     local function control(path)
@@ -177,8 +153,8 @@ describe("tray.doctor", function()
     f:close()
     local servers = {}
     setup(function()
-      servers.on = { start("--schema " .. file) }
-      servers.off = { start("--schema " .. file .. " --no-introspection") }
+      servers.on = { emu.start("--schema " .. file) }
+      servers.off = { emu.start("--schema " .. file .. " --no-introspection") }
     end)
     teardown(function()
       servers.on[2]()

@@ -42,11 +42,7 @@ end
 
 -- Requests that reached the emulator (its log holds no test-control calls).
 local function main_requests()
-  local n = 0
-  for _, r in ipairs(emu.requests()) do
-    if r.listener == "main" then n = n + 1 end
-  end
-  return n
+  return emu.count(function(r) return r.listener == "main" end)
 end
 
 local function in_parallel(fn, n)

@@ -4,25 +4,11 @@
 
 local json = require "tray.json"
 local documents = require "tray.embedded.documents"
+local proc = require "spec.helpers.proc"
+
+local read = proc.read
 
 local SCHEMA = "emulator/graphql/schema.graphql"
-
--- Runs a command: its output and whether it exited 0 (told by the shell: LuaJIT's
--- popen close gives no status).
-local function run(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1; echo \"exit=$?\""))
-  local out = p:read("*a")
-  p:close()
-  local code = out:match("exit=(%d+)%s*$")
-  return (out:gsub("exit=%d+%s*$", "")), code == "0"
-end
-
-local function read(path)
-  local f = assert(io.open(path))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
 
 local function write(path, s)
   local f = assert(io.open(path, "w"))
@@ -39,14 +25,14 @@ local function validate_all(schema_file)
   end
   local file = os.tmpname()
   write(file, assert(json.encode(list)))
-  local out, ok = run(string.format("node tools/validate-documents.js %s %s", schema_file, file))
+  local ok, out = proc.sh(string.format("node tools/validate-documents.js %s %s", schema_file, file))
   os.remove(file)
   return out, ok, #list
 end
 
 describe("the GraphQL schema and the SDK's documents", function()
   it("lua/tray/embedded/types.lua is generated from the current schema.graphql (make types)", function()
-    local out, ok = run("node tools/gen-types.js " .. SCHEMA)
+    local ok, out = proc.sh("node tools/gen-types.js " .. SCHEMA)
     assert.is_true(ok, out)
     assert.equal(out, read("lua/tray/embedded/types.lua"), "lua/tray/embedded/types.lua is stale: run make types")
   end)

@@ -1,14 +1,9 @@
 -- The module layout: no require loops among lua/tray/*, and a transport that
 -- knows nothing of where it runs. Read from the sources.
 
-local ROOT = (debug.getinfo(1, "S").source:match("^@(.*)spec/layout_spec%.lua$") or "./")
+local read = require("spec.helpers.proc").read
 
-local function read(path)
-  local f = assert(io.open(path, "r"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local ROOT = (debug.getinfo(1, "S").source:match("^@(.*)spec/layout_spec%.lua$") or "./")
 
 -- every module of lua/tray, name -> file
 local function modules()

@@ -232,11 +232,7 @@ local function authorize_calls()
 end
 
 local function graphql_held()
-  local n = 0
-  for _, req in ipairs(emu.requests()) do
-    if req.path == "/graphql" then n = n + 1 end
-  end
-  return n
+  return emu.count(function(req) return req.path == "/graphql" end)
 end
 
 local function probe(n, body)
@@ -467,11 +463,7 @@ describe("tray in nginx", function()
         local r = probe(ngx_proc, { client = c.client, call = c.call })
         assert.is_true(r.ok, r.err and r.err.message)
       end
-      local faults = 0
-      for _, req in ipairs(emu.requests()) do
-        if req.fault == "trickle" then faults = faults + 1 end
-      end
-      assert.equal(2, faults)
+      assert.equal(2, emu.count(function(req) return req.fault == "trickle" end))
     end)
 
     it("the GraphQL rate-limit answer (HTTP 200) is kind rate_limited", function()
@@ -586,30 +578,13 @@ describe("tray in nginx", function()
   end)
 
   describe("TLS to a self-signed server", function()
-    local tls_url, tls_pid, out_file, bundle
+    local tls_url, stop_tls, bundle
 
-    local function sh_read(cmd)
-      local p = assert(io.popen(cmd))
-      local s = p:read("*a")
-      p:close()
-      return s
-    end
+    local sh_read = require("spec.helpers.proc").output
 
     setup(function()
-      local self_pid = assert(require("spec.helpers.proc").pid())
-      out_file = os.tmpname()
-      local p = assert(io.popen(string.format(
-        "env -u LD_PRELOAD node emulator/server.js --port 0 --tls --parent-pid %d > %s 2>&1 & echo $!",
-        self_pid, out_file)))
-      tls_pid = p:read("*n")
-      p:close()
-      for _ = 1, 200 do
-        local line = (read_file(out_file) or ""):match("^[^\n]*")
-        tls_url = line and line:match("^tray%-emulator listening on (https://%S+)")
-        if tls_url then break end
-        native.sleep(0.05)
-      end
-      assert(tls_url, "the TLS emulator did not start")
+      tls_url, stop_tls = emu.start("--tls")
+      assert.matches("^https://", tls_url)
       -- its certificate (fetched without verification), beside the system's CAs
       local pem = sh_read("env -u LD_PRELOAD curl -sk " .. tls_url .. "/_emulator/ca.pem")
       assert.matches("BEGIN CERTIFICATE", pem)
@@ -621,8 +596,7 @@ describe("tray in nginx", function()
     end)
 
     teardown(function()
-      if tls_pid then os.execute("kill " .. tls_pid .. " 2>/dev/null") end
-      if out_file then os.remove(out_file) end
+      if stop_tls then stop_tls() end
       if bundle then os.remove(bundle) end
     end)
 

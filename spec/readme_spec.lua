@@ -4,6 +4,9 @@
 -- environment, after an emulator reset.
 
 local emu = require "spec.helpers.emulator"
+local proc = require "spec.helpers.proc"
+
+local quote, read = proc.quote, proc.read
 
 local INTERPRETER = rawget(_G, "jit") and "luajit" or "lua5.4"
 
@@ -20,17 +23,6 @@ local function known(code)
     end
   end
   return nil
-end
-
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
 end
 
 --- The ```lua blocks of a Markdown text: { { line =, code = } ... }.

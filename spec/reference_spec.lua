@@ -3,22 +3,15 @@
 -- document every public function (tools/reference_api.lua finds them by reflection).
 
 local api = dofile("tools/reference_api.lua")
+local proc = require "spec.helpers.proc"
 
-local function read(path)
-  local f = assert(io.open(path))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read = proc.read
 
 -- tools/reference.lua's output, on the Lua 5.4 build whichever interpreter runs this spec;
 -- `pre` is Lua run first (a probe).
 local function generate(pre)
-  local p = assert(io.popen("LUA_CPATH='./build/lua5.4/?.so;;' lua5.4 " ..
-    (pre and "-e '" .. pre .. "' " or "") .. "tools/reference.lua"))
-  local text = p:read("*a")
-  p:close()
-  return text
+  return proc.output("LUA_CPATH='./build/lua5.4/?.so;;' lua5.4 " ..
+    (pre and "-e '" .. pre .. "' " or "") .. "tools/reference.lua")
 end
 
 -- The line documenting `call` (e.g. "tray.csv.open", "emb:for_user"), or nil.

@@ -5,25 +5,9 @@
 
 local tray = require "tray"
 local native = require "tray.native"
+local proc = require "spec.helpers.proc"
 
-local function read(path)
-  local f = assert(io.open(path))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function list(cmd)
-  local p = assert(io.popen(cmd))
-  local out = {}
-  for line in p:lines() do out[#out + 1] = line end
-  p:close()
-  return out
-end
-
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local read, list, quote = proc.read, proc.lines, proc.quote
 
 -- PATH without the ASan interpreter shims `make check` puts first (spec/check,
 -- build/asan/bin): the package is built, installed and run the ordinary way.
@@ -35,14 +19,9 @@ local function plain_path()
   return table.concat(parts, ":")
 end
 
--- Runs a shell command; returns whether it succeeded and its output (both streams).
+-- Runs a shell command with that PATH; returns whether it succeeded and its output.
 local function sh(cmd)
-  local out = os.tmpname()
-  local a = os.execute("(PATH=" .. quote(plain_path()) .. "; export PATH; " .. cmd .. ") > " .. out .. " 2>&1")
-  local ok = a == true or a == 0
-  local text = read(out)
-  os.remove(out)
-  return ok, text
+  return proc.sh("PATH=" .. quote(plain_path()) .. "; export PATH; " .. cmd)
 end
 
 local function tmpdir()

@@ -375,28 +375,12 @@ describe("security", function()
   end
 
   describe("TLS", function()
-    local tls_url, tls_pid, ca_file, out_file
+    local tls_url, stop_tls, ca_file
 
     setup(function()
-      local self_pid = assert(require("spec.helpers.proc").pid())
-      out_file = os.tmpname()
-      -- a second emulator with a self-signed certificate, on a free port; not
-      -- under the sanitizers' preload (make check), it is Node.js
-      local p = assert(io.popen(string.format(
-        "env -u LD_PRELOAD node emulator/server.js --port 0 --tls --parent-pid %d > %s 2>&1 & echo $!",
-        self_pid, out_file)))
-      tls_pid = p:read("*n")
-      p:close()
-      local deadline = native.now() + 30
-      while native.now() < deadline do
-        local h = io.open(out_file, "r")
-        local line = h and h:read("*l")
-        if h then h:close() end
-        tls_url = line and line:match("^tray%-emulator listening on (https://%S+)")
-        if tls_url then break end
-        native.sleep(0.05)
-      end
-      assert(tls_url, "the TLS emulator did not start")
+      -- a second emulator with a self-signed certificate, on a free port
+      tls_url, stop_tls = emu.start("--tls")
+      assert.matches("^https://", tls_url)
       -- its certificate, fetched once without verification (by curl(1): the SDK has no
       -- switch that turns verification off)
       local status, pem = insecure("GET", tls_url .. "/_emulator/ca.pem")
@@ -409,8 +393,7 @@ describe("security", function()
     end)
 
     teardown(function()
-      if tls_pid then os.execute("kill " .. tls_pid .. " 2>/dev/null") end
-      if out_file then os.remove(out_file) end
+      if stop_tls then stop_tls() end
       if ca_file then os.remove(ca_file) end
     end)
 

@@ -9,14 +9,7 @@ local documents = require "tray.embedded.documents"
 local out = {}
 local function w(s) out[#out + 1] = s or "" end
 
-local function sorted(t)
-  local keys = {}
-  for k in pairs(t) do
-    if type(k) == "string" then keys[#keys + 1] = k end
-  end
-  table.sort(keys)
-  return keys
-end
+local sorted = require("tray.graphql").sorted_string_keys
 
 -- a selection table as compact GraphQL-ish text: { a b c { d e } }
 local function selection(sel)

@@ -18,6 +18,7 @@ local errors = require "tray.errors"
 local core_mod = require "tray.core"
 local emb_mod = require "tray.embedded"
 local native = require "tray.native"
+local gql = require "tray.graphql"
 
 local _M = {}
 
@@ -147,10 +148,7 @@ encode = function(v, indent, depth)
     return "[" .. nl .. table.concat(parts, "," .. nl) .. nl .. pad .. "]"
   end
   if next(v) == nil then return json.is_array(v) and "[]" or "{}" end
-  local keys = {}
-  for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-  table.sort(keys)
-  for i, k in ipairs(keys) do
+  for i, k in ipairs(gql.sorted_keys(v)) do
     local x = v[k]
     if x == nil then x = v[tonumber(k)] end
     parts[i] = pad_in .. encode_string(k) .. colon .. encode(x, indent, depth + 1)
@@ -266,12 +264,7 @@ end
 local CORE = {}
 for _, op in ipairs(core_mod.OPERATIONS) do CORE[op.name] = op end
 
-local function sorted(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
-  table.sort(keys)
-  return keys
-end
+local sorted = gql.sorted_keys
 
 -- Embedded methods that are not rows of QUERIES/MUTATIONS: how to call them.
 local EMB_EXTRA = {

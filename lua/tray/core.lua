@@ -85,12 +85,7 @@ local function usage(op, message)
   return errors.fail("usage", message, { operation = op.name })
 end
 
-local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = tostring(k) end
-  table.sort(keys)
-  return keys
-end
+local sorted_keys = require("tray.graphql").sorted_keys
 
 -- The OpenAPI path names of a connector call's arguments, and the names used here.
 local CONNECTOR_ALIASES = { connectorName = "connector", connectorVersion = "version" }

@@ -26,6 +26,7 @@ local embedded = require "tray.embedded"
 local ops = require "tray.embedded.operations"
 local documents = require "tray.embedded.documents"
 local values = require "tray.embedded.values"
+local gql = require "tray.graphql"
 
 local _M = {}
 
@@ -109,14 +110,7 @@ function _M.accepts(pos, var)
 end
 local accepts = _M.accepts
 
-local function sorted(t)
-  local keys = {}
-  for k in pairs(t) do
-    if type(k) == "string" then keys[#keys + 1] = k end
-  end
-  table.sort(keys)
-  return keys
-end
+local sorted = gql.sorted_string_keys
 
 -- ---------------------------------------------------------------------------
 -- Comparing the SDK's operations with an introspected schema.

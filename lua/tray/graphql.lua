@@ -55,12 +55,30 @@ function _M.is_name(s)
   return type(s) == "string" and s:find(NAME) ~= nil
 end
 
-local function sorted_string_keys(t)
+--- The string keys of a table, sorted (other keys, such as a selection's
+-- array part, are left out).
+-- @tparam table t
+-- @treturn {string,...}
+function _M.sorted_string_keys(t)
   local keys = {}
   for k in pairs(t) do
     if type(k) == "string" then keys[#keys + 1] = k end
   end
   table.sort(keys)
+  return keys
+end
+local sorted_string_keys = _M.sorted_string_keys
+
+--- The keys of a table as sorted strings (every key, `tostring`'d).
+-- @tparam table t
+-- @treturn {string,...}
+function _M.sorted_keys(t)
+  local keys, n = {}, 0
+  for k in pairs(t) do
+    n = n + 1
+    keys[n] = type(k) == "string" and k or tostring(k)
+  end
+  if n > 1 then table.sort(keys) end
   return keys
 end
 

@@ -12,32 +12,36 @@ local M = {}
 
 M.master_token = os.getenv("TRAY_EMULATOR_MASTER_TOKEN") or "emulator-master-token"
 
-local self_pid = require("spec.helpers.proc").pid
+local proc = require "spec.helpers.proc"
 
-local function start_own()
-  local dir = os.tmpname()
-  os.remove(dir)
-  local out = dir .. ".out"
-  local pid = self_pid()
-  local cmd = string.format("node emulator/server.js --port 0 %s > %s 2>&1 &",
-    pid and ("--parent-pid " .. pid) or "", out)
-  assert(os.execute(cmd))
+--- Starts an emulator of its own on a free port, with extra command-line flags
+-- (`"--tls"`, `"--schema x.graphql"` ...); it stops when this Lua process ends.
+-- Node.js runs outside the sanitizers' preload (make check).
+-- @tparam[opt] string flags
+-- @treturn string its URL
+-- @treturn function stops it now
+function M.start(flags)
+  local out = os.tmpname()
+  local pid = proc.pid()
+  local p = assert(io.popen(string.format(
+    "env -u LD_PRELOAD node emulator/server.js --port 0 %s %s > %s 2>&1 & echo $!",
+    pid and ("--parent-pid " .. pid) or "", flags or "", out)))
+  local child = assert(tonumber(p:read("*l")))
+  p:close()
   local deadline = native.now() + 30
   while native.now() < deadline do
-    local f = io.open(out, "r")
-    local line = f and f:read("*l")
-    if f then f:close() end
+    local line = (proc.read_file(out) or ""):match("^[^\n]*")
     local url = line and line:match("^tray%-emulator listening on (%S+)")
     if url then
       os.remove(out)
-      return url
+      return url, function() os.execute("kill " .. child .. " 2>/dev/null") end
     end
     native.sleep(0.05)
   end
-  error("the emulator did not start (see " .. out .. ")")
+  error("the emulator did not start: " .. (proc.read_file(out) or "no output"))
 end
 
-M.url = os.getenv("TRAY_EMULATOR_URL") or start_own()
+M.url = os.getenv("TRAY_EMULATOR_URL") or (M.start())
 M.core_url = M.url .. "/core/v1"
 M.graphql_url = M.url .. "/graphql"
 
@@ -74,6 +78,17 @@ function M.last_request(pattern)
     if not pattern or log[i].path:find(pattern) then return log[i] end
   end
   return nil
+end
+
+--- How many requests of the log `keep(request)` is true for.
+-- @tparam function keep
+-- @treturn number
+function M.count(keep)
+  local n = 0
+  for _, r in ipairs(M.requests()) do
+    if keep(r) then n = n + 1 end
+  end
+  return n
 end
 
 --- Arrival times (seconds, from the request log) of the requests for one path.

@@ -1,5 +1,6 @@
--- What this process holds: open file descriptors and resident memory (Linux /proc).
--- Used by the spec helpers, the leak checks of spec/faults_spec.lua and bench/soak.lua.
+-- What this process holds: open file descriptors and resident memory (Linux /proc),
+-- and the specs' common chores: reading a file, running a command and capturing its output.
+-- Used by the spec helpers, the specs, the leak checks of spec/faults_spec.lua and bench/soak.lua.
 
 local M = {}
 
@@ -22,6 +23,57 @@ function M.read_file(path)
   local s = f:read("*a")
   f:close()
   return s
+end
+
+--- The whole content of a file; raises when it cannot be read.
+-- @tparam string path
+-- @treturn string
+function M.read(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+--- A string quoted for the shell (single quotes).
+-- @param s any value (tostring'd)
+-- @treturn string
+function M.quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+--- What a shell command writes to its standard output (its standard error is not caught).
+-- @tparam string cmd
+-- @treturn string
+function M.output(cmd)
+  local p = assert(io.popen(cmd))
+  local s = p:read("*a")
+  p:close()
+  return s
+end
+
+--- The lines a shell command writes to its standard output.
+-- @tparam string cmd
+-- @treturn {string,...}
+function M.lines(cmd)
+  local p = assert(io.popen(cmd))
+  local out = {}
+  for line in p:lines() do out[#out + 1] = line end
+  p:close()
+  return out
+end
+
+--- Runs a shell command: whether it exited 0, and its output (both streams).
+-- @tparam string cmd
+-- @treturn boolean
+-- @treturn string
+function M.sh(cmd)
+  local out = os.tmpname()
+  local a = os.execute("(" .. cmd .. ") > " .. out .. " 2>&1")
+  local ok = a == true or a == 0
+  local text = M.read(out)
+  os.remove(out)
+  return ok, text
 end
 
 local ok_lfs, lfs = pcall(require, "lfs") -- lua-filesystem comes with busted (penlight)

@@ -349,6 +349,11 @@ end
 -- @treturn table `{ { kind =, name =, label =, document =, variables =, full = }, ... }`
 function _M.enumerate()
   local out = {}
+  -- one shape's document (or the error building it, which is a bug here)
+  local function add(kind, name, e, doc, vars)
+    if not doc then error(name .. " " .. e.label .. ": " .. tostring(vars)) end
+    out[#out + 1] = { kind = kind, name = name, label = e.label, document = doc, variables = vars, full = e.full }
+  end
   for _, name in ipairs(sorted_keys(ops.QUERIES)) do
     local q = ops.QUERIES[name]
     local fields = {}
@@ -369,27 +374,14 @@ function _M.enumerate()
       for _, e in ipairs(list) do e.full = nil end
       list[#list + 1] = { label = "every argument", args = full, full = true }
     end
-    for _, e in ipairs(list) do
-      local doc, vars = _M.connection_request(name, q, e.args)
-      if not doc then error(name .. " " .. e.label .. ": " .. tostring(vars)) end
-      out[#out + 1] = { kind = "query", name = name, label = e.label, document = doc, variables = vars,
-        full = e.full }
-    end
+    for _, e in ipairs(list) do add("query", name, e, _M.connection_request(name, q, e.args)) end
   end
   for _, name in ipairs(sorted_keys(ops.MUTATIONS)) do
     local m = ops.MUTATIONS[name]
-    for _, e in ipairs(shapes(m.input)) do
-      local doc, vars = _M.mutation_request(name, m, e.args)
-      if not doc then error(name .. " " .. e.label .. ": " .. tostring(vars)) end
-      out[#out + 1] = { kind = "mutation", name = name, label = e.label, document = doc, variables = vars,
-        full = e.full }
-    end
+    for _, e in ipairs(shapes(m.input)) do add("mutation", name, e, _M.mutation_request(name, m, e.args)) end
   end
   for _, e in ipairs(shapes(ops.MUTATIONS.call_connector.input)) do
-    local doc, vars = _M.call_connectors_request({ a = e.args, b = e.args })
-    if not doc then error("call_connectors " .. e.label .. ": " .. tostring(vars)) end
-    out[#out + 1] = { kind = "mutation", name = "call_connectors", label = e.label, document = doc,
-      variables = vars, full = e.full }
+    add("mutation", "call_connectors", e, _M.call_connectors_request({ a = e.args, b = e.args }))
   end
   return out
 end

@@ -17,18 +17,8 @@ local function describe(v)
   return type(v)
 end
 
---- The keys of a table as sorted strings.
--- @tparam table t
--- @treturn table
-function _M.sorted_keys(t)
-  local keys, n = {}, 0
-  for k in pairs(t) do
-    n = n + 1
-    keys[n] = type(k) == "string" and k or tostring(k)
-  end
-  if n > 1 then table.sort(keys) end
-  return keys
-end
+--- The keys of a table as sorted strings (`tray.graphql.sorted_keys`).
+_M.sorted_keys = gql.sorted_keys
 local sorted_keys = _M.sorted_keys
 
 local convert -- forward
