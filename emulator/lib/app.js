@@ -94,6 +94,7 @@ function createEmulator (opts = {}) {
     }
 
     const log = recorder.log({ req, target, body: bodyText, listener })
+    res.on('finish', () => { log.answered = performance.timeOrigin + performance.now() })
     const isGraphql = target.path === '/graphql'
     const gqlBody = isGraphql ? tryParseJson(bodyText) : undefined
     const root = isGraphql ? rootField(gqlBody) : null

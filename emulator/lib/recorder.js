@@ -33,6 +33,7 @@ function createRecorder () {
         body: body.length > BODY_CAP ? body.slice(0, BODY_CAP) : body,
         bodyBytes: Buffer.byteLength(body),
         status: null, // filled in when answered
+        answered: null, // time the answer's last byte was handed to the socket (ms, as `time`)
         fault: null // the fault mode applied, if any
       }
       entries.push(entry)

@@ -123,6 +123,22 @@ function M.options(extra)
   return o
 end
 
+--- A libcurl backend (give it as the `backend` option) that records every wait the
+-- client asks of it: the limiter's and the retries' sleeps, in seconds, in order.
+-- @treturn table the backend
+-- @treturn table the list of waits
+function M.recording_backend()
+  local d = require("tray.client").DEFAULTS
+  local b = assert(require("tray.backend.curl").new{ timeout = d.timeout,
+    connect_timeout = d.connect_timeout, max_body = d.max_body, user_agent = "tray-spec" })
+  local waits, sleep = {}, b.sleep
+  b.sleep = function(self, seconds)
+    waits[#waits + 1] = seconds
+    return sleep(self, seconds)
+  end
+  return b, waits
+end
+
 --- A `tray.core` client for the emulator (master token).
 function M.core(extra)
   local o = M.options(extra)
